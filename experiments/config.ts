@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../src/backend.js';
+import { simulationSpecSchema } from '../src/data/simulate.js';
+import { UserError } from '../src/errors.js';
+import type { Method } from '../src/methods/method.js';
+import { METHODS } from '../src/methods/registry.js';
+
+/** Paths in a config are relative to the config file's folder. */
+const filePath = z.string().min(1);
+const datasetName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"')
+  .optional();
+/** Keep only the first n shops (in file order), to make a large dataset quick. */
+const shopLimit = z.int().positive().optional();
+
+export const datasetSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('simulate'),
+    name: datasetName,
+    /** Simulator preset and its overrides. */
+    simulate: z.preprocess((raw, ctx) => {
+      if (raw !== null && typeof raw === 'object' && 'seed' in raw) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'pin the data seed with the dataset field "seed"',
+          path: ['seed'],
+        });
+      }
+      return raw;
+    }, simulationSpecSchema),
+    /** Pins the data seed; by default the data are drawn anew for every experiment seed. */
+    seed: z.int().nonnegative().optional(),
+  }),
+  z.strictObject({ kind: z.literal('npy'), name: datasetName, path: filePath, shops: shopLimit }),
+  z.strictObject({
+    kind: z.literal('csv'),
+    name: datasetName,
+    path: filePath,
+    schema: filePath,
+    graph: filePath.optional(),
+    shops: shopLimit,
+  }),
+  z.strictObject({
+    kind: z.literal('causalmmm-release'),
+    name: datasetName,
+    path: filePath,
+    shops: shopLimit,
+  }),
+]);
+export type DatasetSpec = z.output<typeof datasetSpecSchema>;
+
+/** One method entry: the method's own options schema validates `options` and each `grid` list. */
+function methodEntrySchema(method: Method) {
+  const gridShape = Object.fromEntries(
+    Object.entries(method.options.shape).map(([key, schema]) => [key, z.array(schema as z.ZodType).min(1)]),
+  );
+  return z.strictObject({
+    method: z.literal(method.name),
+    /** Row name in tables; defaults to the method name plus the grid values. */
+    label: z.string().min(1).optional(),
+    options: method.options.partial().strict().default({}),
+    /** Cartesian product over these option values (ablations, sensitivity). */
+    grid: z.strictObject(gridShape).partial().default({}),
+  });
+}
+
+const methodNames = METHODS.map((m) => m.name) as [string, ...string[]];
+export const methodSpecSchema = z.discriminatedUnion(
+  'method',
+  METHODS.map(methodEntrySchema) as unknown as [ReturnType<typeof methodEntrySchema>],
+);
+export type MethodSpec = z.output<typeof methodSpecSchema>;
+
+export const METRIC_NAMES = [
+  'auroc',
+  'auprc',
+  'auroc_pooled',
+  'shd',
+  'f1',
+  'mse',
+  'mae',
+  'mse@h',
+  'mae@h',
+  'mape@h',
+];
+
+export const experimentConfigSchema = z.strictObject({
+  experiment: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"')
+    .describe('Name; results go to results/<experiment>/'),
+  description: z.string().optional(),
+  /** A list of seeds, or a count n meaning seeds 0 … n−1. */
+  seeds: z
+    .union([z.array(z.int().nonnegative()).min(1), z.int().positive()])
+    .default([0])
+    .transform((s) => (typeof s === 'number' ? Array.from({ length: s }, (_, i) => i) : s)),
+  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('auto'),
+  /** Forecast horizon M: methods that forecast see all but the last M steps and predict them. */
+  horizon: z.int().nonnegative().default(0),
+  /** Horizons (1-based steps) reported as mse@h / mae@h / mape@h. */
+  horizons: z.array(z.int().positive()).default([1, 3, 7]),
+  /** Metrics shown in tables (results.json keeps every metric computed). */
+  metrics: z.array(z.string()).default(['auroc', 'auprc']),
+  datasets: z.array(datasetSpecSchema).min(1),
+  methods: z.array(methodSpecSchema).min(1),
+});
+export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
+  /** Folder of the config file: relative paths resolve against it. */
+  baseDir: string;
+  file: string;
+};
+
+/** `methods[0].options.lag` from a zod issue path. */
+function formatPath(issuePath: readonly PropertyKey[]): string {
+  return issuePath.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** One line naming the file, the field and what is wrong. */
+export function zodErrorLine(file: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  let message = issue.message;
+  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
+    const key = issue.path.length ? issue.path : [];
+    message = `unknown value of "${String((issue as { discriminator?: string }).discriminator ?? 'kind')}"`;
+    return `${file}: ${formatPath(key) || '(root)'}: ${message}`;
+  }
+  if (issue.code === 'unrecognized_keys')
+    message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  const where = formatPath(issue.path) || '(root)';
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
+  return `${file}: ${where}: ${message}${more}`;
+}
+
+export function parseExperimentConfig(text: string, file: string): ExperimentConfig {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text, { prettyErrors: false });
+  } catch (err) {
+    const e = err as { message: string; linePos?: { line: number }[] };
+    const line = e.linePos?.[0]?.line;
+    throw new UserError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserError(`${file}: expected a YAML mapping with experiment, datasets and methods`);
+  }
+  const methods = (raw as { methods?: unknown }).methods;
+  if (Array.isArray(methods)) {
+    methods.forEach((entry, i) => {
+      const name = (entry as { method?: unknown } | null)?.method;
+      if (typeof name === 'string' && !methodNames.includes(name)) {
+        throw new UserError(
+          `${file}: methods[${i}].method: unknown method "${name}" (known: ${methodNames.join(', ')})`,
+        );
+      }
+    });
+  }
+  const parsed = experimentConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(zodErrorLine(file, parsed.error));
+  return { ...parsed.data, baseDir: path.dirname(path.resolve(file)), file };
+}
+
+export function loadExperimentConfig(file: string): ExperimentConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseExperimentConfig(text, file);
+}
+
+/** JSON Schema of experiment configs, for editors (`configs/experiment.schema.json`). */
+export function experimentJsonSchema(): object {
+  return z.toJSONSchema(experimentConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

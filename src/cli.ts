@@ -1,0 +1,99 @@
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadExperimentConfig, zodErrorLine } from '../experiments/config.js';
+import { runExperiment, writeResults } from '../experiments/runner.js';
+import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
+import { writeNpyDir } from './data/npy-dir.js';
+import { PRESETS, simulate, simulationSpecSchema } from './data/simulate.js';
+import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
+
+const stderr = (line: string) => process.stderr.write(`${line}\n`);
+
+async function runCommand(args: { config: string; out?: string; backend?: string }): Promise<void> {
+  const config = loadExperimentConfig(args.config);
+  const outDir = path.resolve(args.out ?? path.join('results', config.experiment));
+  const results = await runExperiment(config, {
+    backend: args.backend as BackendChoice | undefined,
+    log: stderr,
+  });
+  const markdown = writeResults(results, outDir, config.metrics);
+  process.stdout.write(`${markdown}\n`);
+  const failed = results.cells.filter((c) => c.status === 'failed').length;
+  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv}`);
+  if (failed > 0) {
+    stderr(`${failed} of ${results.cells.length} cells failed`);
+    process.exitCode = 1;
+  }
+}
+
+function simulateCommand(args: {
+  preset: string;
+  seed: number;
+  shops?: number;
+  steps?: number;
+  out: string;
+}): void {
+  const spec: Record<string, unknown> = { preset: args.preset, seed: args.seed };
+  if (args.shops !== undefined) spec.shops = args.shops;
+  if (args.steps !== undefined) spec.steps = args.steps;
+  const parsed = simulationSpecSchema.safeParse(spec);
+  if (!parsed.success) throw new UserError(zodErrorLine('simulate', parsed.error));
+  const panel = simulate(parsed.data);
+  writeNpyDir(panel, args.out);
+  stderr(`wrote ${args.out}: ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('causalmmm')
+    .usage('$0 <command> [options]')
+    .command(
+      'run <config>',
+      'run an experiment grid from a YAML config; writes results.json, table.md and table.csv',
+      (y) =>
+        y
+          .positional('config', { type: 'string', demandOption: true, describe: 'experiment config (YAML)' })
+          .option('out', { type: 'string', describe: 'output folder (default results/<experiment>)' })
+          .option('backend', { choices: BACKEND_CHOICES, describe: 'tfjs backend (overrides the config)' }),
+      (args) => runCommand(args as { config: string; out?: string; backend?: string }),
+    )
+    .command(
+      'simulate <preset>',
+      'simulate a dataset and write it as an NPY directory',
+      (y) =>
+        y
+          .positional('preset', {
+            choices: Object.keys(PRESETS),
+            demandOption: true,
+            describe: 'simulator preset',
+          })
+          .option('seed', { type: 'number', default: 0, describe: 'random seed' })
+          .option('shops', { type: 'number', describe: 'number of shops (default: the preset’s)' })
+          .option('steps', { type: 'number', describe: 'time steps per shop (default: the preset’s)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder' }),
+      (args) =>
+        simulateCommand(
+          args as { preset: string; seed: number; shops?: number; steps?: number; out: string },
+        ),
+    )
+    .demandCommand(1, 'name a command: run or simulate')
+    .strict()
+    .help()
+    .version(false)
+    .fail((message, error) => {
+      if (error && !(error instanceof UserError)) throw error;
+      throw new UserError(error?.message ?? message);
+    })
+    .parseAsync();
+}
+
+try {
+  await main(hideBin(process.argv));
+} catch (err) {
+  if (err instanceof UserError) {
+    stderr(`causalmmm: ${err.message.split('\n')[0]}`);
+    process.exit(USER_ERROR_EXIT_CODE);
+  }
+  throw err;
+}

@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import type { Panel } from '../data/panel.js';
+
+/** What a method yields; the runner computes the metrics that fit what it yields. */
+export type MethodOutputKind = 'graph' | 'forecast';
+
+export interface MethodInput {
+  /**
+   * The data the method may look at. When a forecast is asked for, this is the history
+   * window only: the runner has cut the last `horizon` steps off, so they cannot leak in.
+   */
+  panel: Panel;
+  /** Steps to forecast after the end of `panel` (0 when no forecast is asked for). */
+  horizon: number;
+  /** Seed of every random draw the method makes. */
+  seed: number;
+}
+
+export interface MethodOutput {
+  /**
+   * Graph scores per shop, each N × N row-major: `scores[s][i * N + j]` is the evidence for
+   * j → i (higher = more likely an edge). The diagonal is ignored by default metrics.
+   */
+  graphScores?: Float64Array[];
+  /** Binary graphs per shop (same layout), when the method has its own decision rule. */
+  graphs?: Uint8Array[];
+  /** Forecasts, [S, N, horizon] in C order, for the steps right after `panel` ends. */
+  forecasts?: Float32Array;
+  /** Free-form numbers worth keeping with the result (e.g. epochs run). */
+  info?: Record<string, number | string>;
+}
+
+/**
+ * A method of the harness, in the manner of benchopt's solvers: a small object behind one
+ * fixed interface, so the runner never special-cases a method. Adding a method is one file
+ * exporting a `Method` plus one line in the registry.
+ */
+export interface Method<Options extends z.ZodObject = z.ZodObject> {
+  /** Registry key, used in configs and results (e.g. `granger-var`). */
+  name: string;
+  /** Human title for tables and the README. */
+  title: string;
+  /** Reference of the method's paper. */
+  paper: string;
+  /** How this implementation is scaled down from the paper, if it is. */
+  scaleDown?: string;
+  produces: readonly MethodOutputKind[];
+  /** Options with types and defaults; validating a config's `options` against it names bad fields. */
+  options: Options;
+  /** Options that make the method fast enough for unit tests. */
+  testConfig: z.input<Options>;
+  run(input: MethodInput, options: z.output<Options>): Promise<MethodOutput>;
+}
+
+/** Identity helper that keeps the options type of a method literal. */
+export function defineMethod<Options extends z.ZodObject>(method: Method<Options>): Method<Options> {
+  return method;
+}

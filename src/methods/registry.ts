@@ -1,0 +1,17 @@
+import { grangerVar } from '../../baselines/granger-var.js';
+import { UserError } from '../errors.js';
+import type { Method } from './method.js';
+
+/**
+ * Every method the harness knows. It sits above `baselines/` and `src/causalmmm/`: they
+ * implement `Method` and never import this file. Adding a method is one line here.
+ */
+export const METHODS: readonly Method[] = [grangerVar as unknown as Method];
+
+export function getMethod(name: string): Method {
+  const method = METHODS.find((m) => m.name === name);
+  if (!method) {
+    throw new UserError(`unknown method "${name}" (known: ${METHODS.map((m) => m.name).join(', ')})`);
+  }
+  return method;
+}

@@ -1,0 +1,28 @@
+/** Summaries of one metric over repeated runs (seeds, folds) for tables. */
+
+export interface MeanStd {
+  mean: number;
+  /** Sample standard deviation (n − 1 denominator); 0 for a single value, NaN for none. */
+  std: number;
+  /** Count of the non-NaN values summarised. */
+  n: number;
+}
+
+/** Mean and sample standard deviation of the non-NaN values (NaN marks an undefined metric). */
+export function meanStd(values: readonly number[]): MeanStd {
+  const kept = values.filter((v) => !Number.isNaN(v));
+  const n = kept.length;
+  if (n === 0) return { mean: Number.NaN, std: Number.NaN, n: 0 };
+  const mean = kept.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { mean, std: 0, n };
+  let ss = 0;
+  for (const v of kept) ss += (v - mean) * (v - mean);
+  return { mean, std: Math.sqrt(ss / (n - 1)), n };
+}
+
+/** "0.912 ± 0.013"; just "0.912" for a single value; "—" when there is none. */
+export function formatMeanStd(ms: MeanStd, digits = 3): string {
+  if (ms.n === 0) return '—';
+  if (ms.n === 1) return ms.mean.toFixed(digits);
+  return `${ms.mean.toFixed(digits)} ± ${ms.std.toFixed(digits)}`;
+}

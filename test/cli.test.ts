@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readNpyDir } from '../src/data/npy-dir.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(repoRoot, 'bin/causalmmm.js');
+
+function cli(args: string[], cwd = repoRoot) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'causalmmm-cli-'));
+
+describe('causalmmm CLI', () => {
+  it('runs a config and writes results.json, table.md and table.csv', () => {
+    const dir = tmp();
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(
+      config,
+      `experiment: cli-test\nbackend: cpu\ndatasets:\n  - kind: simulate\n    simulate: { preset: var, shops: 2, steps: 300 }\nmethods:\n  - method: granger-var\n`,
+    );
+    const out = path.join(dir, 'out');
+    const r = cli(['run', config, '--out', out]);
+    expect(r.stderr).toContain('[1/1] var × granger-var seed 0: auroc');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('| granger-var |');
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.experiment).toBe('cli-test');
+    expect(results.backend).toBe('cpu');
+    expect(results.cells[0]).toMatchObject({ dataset: 'var', method: 'granger-var', seed: 0, status: 'ok' });
+    expect(results.cells[0].metrics.auroc).toBeGreaterThan(0.5);
+    expect(readFileSync(path.join(out, 'table.csv'), 'utf8')).toMatch(
+      /^dataset,method,metric,mean,std,n,failed\nvar,granger-var,/,
+    );
+  });
+
+  it('answers a bad config with one line naming the field, exit code 2 and no output folder', () => {
+    const dir = tmp();
+    const config = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      config,
+      'experiment: x\ndatasets:\n  - kind: simulate\n    simulate: { preset: var }\nmethods:\n  - method: granger-var\n    options: { lag: -1 }\n',
+    );
+    const out = path.join(dir, 'out');
+    const r = cli(['run', config, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/bad\.yaml: methods\[0\]\.options\.lag: /);
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('answers a missing data file and unknown flags with exit code 2', () => {
+    const dir = tmp();
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(
+      config,
+      'experiment: x\ndatasets:\n  - kind: npy\n    path: nowhere\nmethods:\n  - method: granger-var\n',
+    );
+    const r = cli(['run', config, '--out', path.join(dir, 'out')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nowhere/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const flag = cli(['run', config, '--colour', 'red']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/colour/);
+    expect(cli([]).code).toBe(2);
+  });
+
+  it('simulates a preset into an NPY directory that reads back', () => {
+    const out = path.join(tmp(), 'sim');
+    const r = cli(['simulate', 'release-like', '--seed', '3', '--shops', '4', '--out', out]);
+    expect(r.code).toBe(0);
+    const panel = readNpyDir(out);
+    expect([panel.shops, panel.nodeCount, panel.steps]).toEqual([4, 8, 100]);
+    expect(panel.graph).toBeDefined();
+    expect(panel.contributions).toBeDefined();
+    expect(cli(['simulate', 'release-like', '--shops', '-1', '--out', out]).code).toBe(2);
+  });
+
+  it('prints help', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('causalmmm run <config>');
+    expect(r.stdout).toContain('causalmmm simulate <preset>');
+  });
+});

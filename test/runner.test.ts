@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseExperimentConfig } from '../experiments/config.js';
+import { runExperiment } from '../experiments/runner.js';
+
+const configsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../configs');
+
+const yaml = `
+experiment: runner-test
+seeds: [0, 1]
+backend: cpu
+horizon: 5
+horizons: [1, 3]
+datasets:
+  - name: var-small
+    kind: simulate
+    simulate: { preset: var, shops: 2, steps: 200 }
+  - name: netsim
+    kind: npy
+    path: ../datasets/netsim-sim3
+    shops: 3
+methods:
+  - method: granger-var
+    grid: { lag: [1, 2] }
+  - method: granger-var
+    label: too-long-lag
+    options: { lag: 90 }
+`;
+
+describe('runner', () => {
+  it('runs the grid, scores graphs and forecasts, and records failed cells without stopping', async () => {
+    const config = parseExperimentConfig(yaml, path.join(configsDir, 'runner-test.yaml'));
+    const results = await runExperiment(config);
+    expect(results.backend).toBe('cpu');
+    expect(results.cells).toHaveLength(2 * 2 * 3);
+    const ok = results.cells.filter((c) => c.status === 'ok');
+    expect(ok).toHaveLength(8);
+    for (const c of ok) {
+      expect(c.metrics.auroc).toBeGreaterThan(0.5);
+      expect(c.metrics.auroc).toBeLessThanOrEqual(1);
+      expect(c.metrics['mse@1']).toBeGreaterThanOrEqual(0);
+      expect(c.metrics['mse@3']).toBeGreaterThanOrEqual(0);
+      expect(c.perShop?.auroc).toHaveLength(c.shops);
+    }
+    const failed = results.cells.filter((c) => c.status === 'failed');
+    expect(failed.map((c) => c.label)).toEqual(Array(4).fill('too-long-lag'));
+    expect(failed[0].error).toMatch(/lag/);
+    // Simulated data are drawn anew for each seed; the NPY dataset stays the same.
+    const mse = (dataset: string) =>
+      ok
+        .filter((c) => c.dataset === dataset && c.label === 'granger-var(lag=1)')
+        .map((c) => c.metrics['mse@1']);
+    expect(mse('var-small')[0]).not.toBe(mse('var-small')[1]);
+    expect(mse('netsim')[0]).toBe(mse('netsim')[1]);
+  });
+
+  it('gives identical metrics when run twice with the same config and seeds', async () => {
+    const config = parseExperimentConfig(yaml, path.join(configsDir, 'runner-test.yaml'));
+    const strip = (cells: { metrics: object; perShop?: object }[]) =>
+      cells.map((c) => [c.metrics, c.perShop]);
+    const a = await runExperiment(config);
+    const b = await runExperiment(config);
+    expect(strip(b.cells)).toEqual(strip(a.cells));
+  });
+});

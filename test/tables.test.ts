@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { CellResult } from '../experiments/results.js';
+import { csvTable, markdownTables, summarize } from '../experiments/tables.js';
+
+function cell(
+  dataset: string,
+  label: string,
+  seed: number,
+  metrics: Record<string, number>,
+  ok = true,
+): CellResult {
+  return {
+    dataset,
+    method: label,
+    label,
+    seed,
+    options: {},
+    status: ok ? 'ok' : 'failed',
+    ...(ok ? {} : { error: 'boom' }),
+    metrics,
+    shops: 1,
+    seconds: 0.1,
+  };
+}
+
+describe('tables', () => {
+  const cells = [
+    cell('d1', 'm1', 0, { auroc: 0.8, auprc: 0.5 }),
+    cell('d1', 'm1', 1, { auroc: 0.9, auprc: 0.7 }),
+    cell('d2', 'm1', 0, { auroc: 0.6 }),
+    cell('d1', 'm2', 0, {}, false),
+  ];
+
+  it('summarizes mean ± sample std over seeds and counts failures', () => {
+    const rows = summarize(cells);
+    const r = rows.find((x) => x.dataset === 'd1' && x.method === 'm1' && x.metric === 'auroc')!;
+    expect(r.mean).toBeCloseTo(0.85, 12);
+    expect(r.std).toBeCloseTo(Math.SQRT1_2 * 0.1, 12);
+    expect(r.n).toBe(2);
+    expect(rows.find((x) => x.method === 'm2')!.failed).toBe(1);
+  });
+
+  it('renders one Markdown table per metric with failed and missing cells marked', () => {
+    const md = markdownTables(summarize(cells), ['auroc', 'auprc']);
+    expect(md).toContain('### auroc');
+    expect(md).toContain('| method | d1 | d2 |');
+    expect(md).toContain('| m1 | 0.850 ± 0.071 | 0.600 |');
+    expect(md).toContain('| m2 | failed | — |');
+    expect(md).toContain('### auprc');
+    expect(md).toContain('| m1 | 0.600 ± 0.141 | — |');
+  });
+
+  it('writes a long CSV with quoted fields where needed', () => {
+    const csv = csvTable(summarize([cell('d,1', 'm"1', 0, { auroc: 0.5 })]));
+    expect(csv.split('\n')[0]).toBe('dataset,method,metric,mean,std,n,failed');
+    expect(csv.split('\n')[1]).toBe('"d,1","m""1",auroc,0.5,0,1,0');
+  });
+});
