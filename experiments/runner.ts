@@ -102,6 +102,35 @@ export function scoreOutput(
   return { metrics, perShop };
 }
 
+type CellOutcome = Pick<CellResult, 'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds'>;
+
+/**
+ * Runs one method variant on one dataset and scores it. A method that forecasts sees only the
+ * history window of `split`. A throw becomes a failed outcome, so the grid goes on.
+ */
+async function runCell(
+  variant: MethodVariant,
+  panel: Panel,
+  split: { history: Panel; future: Panel } | undefined,
+  seed: number,
+  horizons: readonly number[],
+): Promise<CellOutcome> {
+  const forecasting = split !== undefined && variant.method.produces.includes('forecast');
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const output = await variant.method.run(
+      { panel: forecasting ? split.history : panel, horizon: forecasting ? split.future.steps : 0, seed },
+      variant.options,
+    );
+    const scored = scoreOutput(output, panel, forecasting ? split.future : undefined, horizons);
+    return { status: 'ok', ...scored, seconds: seconds(), ...(output.info ? { info: output.info } : {}) };
+  } catch (err) {
+    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return { status: 'failed', error, metrics: {}, seconds: seconds() };
+  }
+}
+
 export interface RunOptions {
   /** Overrides the config's backend. */
   backend?: BackendChoice;
@@ -131,50 +160,15 @@ export async function runExperiment(
       const panel = fixedData.get(d) ?? loadDataset(spec, seed, config.baseDir);
       const split = config.horizon > 0 ? panel.splitTime(config.horizon) : undefined;
       for (const variant of variants) {
-        const forecasting = split !== undefined && variant.method.produces.includes('forecast');
-        const input = {
-          panel: forecasting ? split.history : panel,
-          horizon: forecasting ? config.horizon : 0,
+        const cell: CellResult = {
+          dataset: name,
+          method: variant.method.name,
+          label: variant.label,
           seed,
+          options: variant.options,
+          shops: panel.shops,
+          ...(await runCell(variant, panel, split, seed, config.horizons)),
         };
-        const started = performance.now();
-        let cell: CellResult;
-        try {
-          const output = await variant.method.run(input, variant.options);
-          const { metrics, perShop } = scoreOutput(
-            output,
-            panel,
-            forecasting ? split.future : undefined,
-            config.horizons,
-          );
-          cell = {
-            dataset: name,
-            method: variant.method.name,
-            label: variant.label,
-            seed,
-            options: variant.options,
-            status: 'ok',
-            metrics,
-            perShop,
-            shops: panel.shops,
-            seconds: (performance.now() - started) / 1000,
-            ...(output.info ? { info: output.info } : {}),
-          };
-        } catch (err) {
-          // A failing cell is recorded and the grid goes on.
-          cell = {
-            dataset: name,
-            method: variant.method.name,
-            label: variant.label,
-            seed,
-            options: variant.options,
-            status: 'failed',
-            error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-            metrics: {},
-            shops: panel.shops,
-            seconds: (performance.now() - started) / 1000,
-          };
-        }
         cells.push(cell);
         done++;
         const shown = config.metrics

@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readNpyDir } from '../src/data/npy-dir.js';
+import { repoRoot, useTempDirs } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(repoRoot, 'bin/causalmmm.js');
 
 function cli(args: string[], cwd = repoRoot) {
@@ -14,7 +12,8 @@ function cli(args: string[], cwd = repoRoot) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'causalmmm-cli-'));
+const tempDir = useTempDirs();
+const tmp = () => tempDir('causalmmm-cli-');
 
 describe('causalmmm CLI', () => {
   it('runs a config and writes results.json, table.md and table.csv', () => {
@@ -81,6 +80,21 @@ describe('causalmmm CLI', () => {
     expect(panel.graph).toBeDefined();
     expect(panel.contributions).toBeDefined();
     expect(cli(['simulate', 'release-like', '--shops', '-1', '--out', out]).code).toBe(2);
+  });
+
+  it('writes byte-identical files for the same preset and seed', () => {
+    const dir = tmp();
+    const files = ['series.npy', 'graph.npy', 'context.npy', 'contributions.npy', 'meta.json'];
+    const read = (out: string) => files.map((f) => readFileSync(path.join(out, f)));
+    for (const name of ['a', 'b', 'c']) {
+      const seed = name === 'c' ? '2' : '1';
+      expect(
+        cli(['simulate', 'funnel-12', '--seed', seed, '--shops', '3', '--out', path.join(dir, name)]).code,
+      ).toBe(0);
+    }
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => read(path.join(dir, name)));
+    expect(a.map((bytes, i) => bytes.equals(b[i]))).toEqual(files.map(() => true));
+    expect(a[0].equals(c[0])).toBe(false);
   });
 
   it('prints help', () => {

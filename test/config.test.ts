@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadExperimentConfig, parseExperimentConfig } from '../experiments/config.js';
 import { expandMethodSpec } from '../experiments/runner.js';
 import { renderSchema, SCHEMA_FILE } from '../scripts/gen-config-schema.js';
 import { UserError } from '../src/errors.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { repoRoot } from './helpers.js';
 
 const minimal = `
 experiment: t
@@ -85,7 +83,7 @@ describe('experiment config', () => {
   });
 
   it('loads every committed config', () => {
-    for (const name of ['quick.yaml']) {
+    for (const name of ['quick.yaml', 'granger-release.yaml']) {
       expect(() => loadExperimentConfig(path.join(repoRoot, 'configs', name))).not.toThrow();
     }
   });

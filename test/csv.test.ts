@@ -1,8 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type PanelSchemaInput,
   panelSchemaSchema,
@@ -13,34 +11,11 @@ import {
   writePanelCsv,
 } from '../src/data/csv.js';
 import { Panel } from '../src/data/panel.js';
-import { UserError } from '../src/errors.js';
+import { expectUserError, repoRoot, shared, useTempDirs } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(repoRoot, '../shared');
-
-/** Temp dirs made by this file, removed after its tests. */
-const made: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 const airmmmCsv = path.join(shared, 'datasets/causalmmm-release/AirMMM_10s.csv');
 const airmmmSchema = path.join(repoRoot, 'configs/schemas/airmmm.schema.json');
-
-function expectUserError(fn: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(UserError);
-  for (const part of parts) expect((caught as Error).message).toContain(part);
-}
 
 const BASE_SCHEMA: PanelSchemaInput = {
   shop: 'shop',

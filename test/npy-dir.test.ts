@@ -1,16 +1,6 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readNpy, writeNpy } from '../src/data/npy.js';
 import {
   RELEASE_NODES,
@@ -20,7 +10,7 @@ import {
   writeNpyDir,
 } from '../src/data/npy-dir.js';
 import { Panel } from '../src/data/panel.js';
-import { UserError } from '../src/errors.js';
+import { expectUserError, shared, useTempDirs } from './helpers.js';
 
 /** Lets a test make `writeFileSync` fail for files whose name contains `name`, to exercise the atomic replace. */
 const failWrites = vi.hoisted(() => ({ name: '' }));
@@ -34,19 +24,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, default: { ...fs, writeFileSync }, writeFileSync };
 });
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(repoRoot, '../shared');
-
-/** Temp dirs made by this file, removed after its tests. */
-const made: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 const releaseDir = path.join(shared, 'datasets/causalmmm-release');
 
 afterEach(() => {
@@ -55,17 +33,6 @@ afterEach(() => {
 
 function tmp(): string {
   return tempDir('causalmmm-npydir-');
-}
-
-function expectUserError(fn: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(UserError);
-  for (const part of parts) expect((caught as Error).message).toContain(part);
 }
 
 /** 2 shops × 3 nodes (x, pv, gmv) × 4 steps, with context, per-shop graphs and contributions. */

@@ -6,7 +6,7 @@ import type { Method } from './method.js';
  * Every method the harness knows. It sits above `baselines/` and `src/causalmmm/`: they
  * implement `Method` and never import this file. Adding a method is one line here.
  */
-export const METHODS: readonly Method[] = [grangerVar as unknown as Method];
+export const METHODS: readonly Method[] = [grangerVar];
 
 export function getMethod(name: string): Method {
   const method = METHODS.find((m) => m.name === name);
