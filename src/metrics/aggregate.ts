@@ -1,4 +1,5 @@
 /** Summaries of one metric over repeated runs (seeds, folds) for tables. */
+import { mean as average, sampleStandardDeviation } from 'simple-statistics';
 
 export interface MeanStd {
   mean: number;
@@ -13,11 +14,7 @@ export function meanStd(values: readonly number[]): MeanStd {
   const kept = values.filter((v) => !Number.isNaN(v));
   const n = kept.length;
   if (n === 0) return { mean: Number.NaN, std: Number.NaN, n: 0 };
-  const mean = kept.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { mean, std: 0, n };
-  let ss = 0;
-  for (const v of kept) ss += (v - mean) * (v - mean);
-  return { mean, std: Math.sqrt(ss / (n - 1)), n };
+  return { mean: average(kept), std: n === 1 ? 0 : sampleStandardDeviation(kept), n };
 }
 
 /** "0.912 ± 0.013"; just "0.912" for a single value; "—" when there is none. */
