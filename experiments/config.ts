@@ -7,6 +7,7 @@ import { simulationSpecSchema } from '../src/data/simulate.js';
 import { UserError } from '../src/errors.js';
 import type { Method } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
+import { parseOrThrow } from '../src/validation.js';
 
 /** Paths in a config are relative to the config file's folder. */
 const filePath = z.string().min(1);
@@ -115,30 +116,6 @@ export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
   file: string;
 };
 
-/** `methods[0].options.lag` from a zod issue path. */
-function formatPath(issuePath: readonly PropertyKey[]): string {
-  return issuePath.reduce<string>((out, key) => {
-    if (typeof key === 'number') return `${out}[${key}]`;
-    return out ? `${out}.${String(key)}` : String(key);
-  }, '');
-}
-
-/** One line naming the file, the field and what is wrong. */
-export function zodErrorLine(file: string, error: z.ZodError): string {
-  const issue = error.issues[0];
-  let message = issue.message;
-  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    const key = issue.path.length ? issue.path : [];
-    message = `unknown value of "${String((issue as { discriminator?: string }).discriminator ?? 'kind')}"`;
-    return `${file}: ${formatPath(key) || '(root)'}: ${message}`;
-  }
-  if (issue.code === 'unrecognized_keys')
-    message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  const where = formatPath(issue.path) || '(root)';
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
-  return `${file}: ${where}: ${message}${more}`;
-}
-
 export function parseExperimentConfig(text: string, file: string): ExperimentConfig {
   let raw: unknown;
   try {
@@ -162,9 +139,8 @@ export function parseExperimentConfig(text: string, file: string): ExperimentCon
       }
     });
   }
-  const parsed = experimentConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(zodErrorLine(file, parsed.error));
-  return { ...parsed.data, baseDir: path.dirname(path.resolve(file)), file };
+  const config = parseOrThrow(experimentConfigSchema, raw, file);
+  return { ...config, baseDir: path.dirname(path.resolve(file)), file };
 }
 
 export function loadExperimentConfig(file: string): ExperimentConfig {

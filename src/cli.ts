@@ -1,11 +1,11 @@
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadExperimentConfig, zodErrorLine } from '../experiments/config.js';
+import { loadExperimentConfig } from '../experiments/config.js';
 import { runExperiment, writeResults } from '../experiments/runner.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
-import { PRESETS, simulate, simulationSpecSchema } from './data/simulate.js';
+import { PRESETS, parseSimulationSpec, simulate } from './data/simulate.js';
 import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -37,9 +37,7 @@ function simulateCommand(args: {
   const spec: Record<string, unknown> = { preset: args.preset, seed: args.seed };
   if (args.shops !== undefined) spec.shops = args.shops;
   if (args.steps !== undefined) spec.steps = args.steps;
-  const parsed = simulationSpecSchema.safeParse(spec);
-  if (!parsed.success) throw new UserError(zodErrorLine('simulate', parsed.error));
-  const panel = simulate(parsed.data);
+  const panel = simulate(parseSimulationSpec(spec, 'simulate'));
   writeNpyDir(panel, args.out);
   stderr(`wrote ${args.out}: ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
 }

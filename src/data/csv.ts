@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io.js';
-import { formatZodIssues } from './npy-dir.js';
+import { parseOrThrow, zodErrorLine } from '../validation.js';
 import { NODE_ROLES, type NodeSpec, Panel } from './panel.js';
 
 const nodeRoleSchema = z.enum(NODE_ROLES as [NodeSpec['role'], ...NodeSpec['role'][]]);
@@ -190,9 +190,7 @@ function readJson(file: string, what: string): unknown {
 
 /** Reads and validates a panel schema file; errors name the file and the bad field. */
 export function readPanelSchema(schemaPath: string): PanelSchema {
-  const parsed = panelSchemaSchema.safeParse(readJson(schemaPath, 'schema'));
-  if (!parsed.success) throw new UserError(`${schemaPath}: ${formatZodIssues(parsed.error)}`);
-  return parsed.data;
+  return parseOrThrow(panelSchemaSchema, readJson(schemaPath, 'schema'), schemaPath);
 }
 
 interface Row {
@@ -394,8 +392,10 @@ export function readGraphJson(
   const parsed = (perShop ? perShopGraphSchema : sharedGraphSchema).safeParse(raw);
   if (!parsed.success) {
     throw new UserError(
-      `${graphPath}: expected { "edges": [[cause, effect], …] } or { "shops": { "<id>": { "edges": […] } } }: ` +
-        formatZodIssues(parsed.error),
+      zodErrorLine(
+        `${graphPath}: expected { "edges": [[cause, effect], …] } or { "shops": { "<id>": { "edges": […] } } }`,
+        parsed.error,
+      ),
     );
   }
   const N = nodes.length;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { zodErrorLine } from '../validation.js';
 import { type NpyArray, readNpy, writeNpy } from './npy.js';
 import { NODE_ROLES, type NodeSpec, Panel } from './panel.js';
 
@@ -24,20 +25,6 @@ export const npyMetaSchema = z.object({
   shopIds: z.array(z.string().min(1)).optional(),
 });
 export type NpyMeta = z.infer<typeof npyMetaSchema>;
-
-/** Formats zod issues as `field.path: message; …` so an error names the bad field. */
-export function formatZodIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const where = issue.path.reduce<string>(
-        (acc, key) =>
-          typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key),
-        '',
-      );
-      return `${where || '(top level)'}: ${issue.message}`;
-    })
-    .join('; ');
-}
 
 function dirExists(dir: string): boolean {
   return statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
@@ -120,7 +107,7 @@ export function readNpyDir(dir: string): Panel {
       throw new UserError(`${metaPath}: not valid JSON (${(err as Error).message})`);
     }
     const parsed = npyMetaSchema.safeParse(raw);
-    if (!parsed.success) throw new UserError(`${metaPath}: ${formatZodIssues(parsed.error)}`);
+    if (!parsed.success) throw new UserError(zodErrorLine(metaPath, parsed.error));
     meta = parsed.data;
   }
   const nodes = meta.nodes;

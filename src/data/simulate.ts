@@ -7,8 +7,8 @@
  * Graph orientation: `graph[i * N + j] = 1` ⇔ j → i (row = effect, column = cause).
  */
 import { z } from 'zod';
-import { UserError } from '../errors.js';
 import { Rng } from '../rng.js';
+import { parseOrThrow } from '../validation.js';
 import { defaultNodes, type NodeSpec, Panel } from './panel.js';
 import { type FunnelConfig, type FunnelShopTruth, simulateFunnel } from './sim/funnel.js';
 import { lorenz96Graph, simulateLorenz96 } from './sim/lorenz96.js';
@@ -201,13 +201,7 @@ export type Lorenz96Spec = z.output<typeof lorenz96Schema>;
 
 /** Validates and defaults a spec; a bad one throws a UserError naming `source` and each field at fault. */
 export function parseSimulationSpec(input: unknown, source = 'simulation spec'): SimulationSpec {
-  const result = simulationSpecSchema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return path ? `${path}: ${issue.message}` : issue.message;
-  });
-  throw new UserError(`${source}: ${problems.join('; ')}`);
+  return parseOrThrow(simulationSpecSchema, input, source);
 }
 
 export interface VarModelTruth {
