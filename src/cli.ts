@@ -5,7 +5,7 @@ import { loadExperimentConfig } from '../experiments/config.js';
 import { runExperiment, writeResults } from '../experiments/runner.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
-import { PRESETS, parseSimulationSpec, simulate } from './data/simulate.js';
+import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
 import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -37,8 +37,9 @@ function simulateCommand(args: {
   const spec: Record<string, unknown> = { preset: args.preset, seed: args.seed };
   if (args.shops !== undefined) spec.shops = args.shops;
   if (args.steps !== undefined) spec.steps = args.steps;
-  const panel = simulate(parseSimulationSpec(spec, 'simulate'));
-  writeNpyDir(panel, args.out);
+  const { panel, params } = simulateWithTruth(parseSimulationSpec(spec, 'simulate'));
+  // truth.json: every true parameter (edges with adstock and Hill parameters, noise, context).
+  writeNpyDir(panel, args.out, { 'truth.json': `${JSON.stringify(params)}\n` });
   stderr(`wrote ${args.out}: ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
 }
 
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'simulate <preset>',
-      'simulate a dataset and write it as an NPY directory',
+      'simulate a dataset and write it as an NPY directory, with its true parameters in truth.json',
       (y) =>
         y
           .positional('preset', {

@@ -79,12 +79,21 @@ describe('causalmmm CLI', () => {
     expect([panel.shops, panel.nodeCount, panel.steps]).toEqual([4, 8, 100]);
     expect(panel.graph).toBeDefined();
     expect(panel.contributions).toBeDefined();
+    const truth = JSON.parse(readFileSync(path.join(out, 'truth.json'), 'utf8'));
+    expect(truth.preset).toBe('release-like');
+    expect(truth.shops).toHaveLength(4);
+    // The parameters describe the graph that was written: same edges for shop 0.
+    const edges = truth.shops[0].edges.map((e: { cause: number; effect: number }) => e.effect * 8 + e.cause);
+    const fromGraph = [...panel.trueGraph(0)!.entries()]
+      .filter(([k, v]) => v === 1 && k % 9 !== 0)
+      .map(([k]) => k);
+    expect(edges.sort((a: number, b: number) => a - b)).toEqual(fromGraph);
     expect(cli(['simulate', 'release-like', '--shops', '-1', '--out', out]).code).toBe(2);
   });
 
   it('writes byte-identical files for the same preset and seed', () => {
     const dir = tmp();
-    const files = ['series.npy', 'graph.npy', 'context.npy', 'contributions.npy', 'meta.json'];
+    const files = ['series.npy', 'graph.npy', 'context.npy', 'contributions.npy', 'meta.json', 'truth.json'];
     const read = (out: string) => files.map((f) => readFileSync(path.join(out, f)));
     for (const name of ['a', 'b', 'c']) {
       const seed = name === 'c' ? '2' : '1';

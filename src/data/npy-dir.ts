@@ -187,12 +187,12 @@ export function readNpyDir(dir: string): Panel {
 
 /**
  * Writes `panel` as an NPY directory: series.npy (float32 S × N × T), graph.npy (uint8, N × N or
- * S × N × N), context.npy (float32 S × k), contributions.npy (float32 S × C × T) and meta.json.
- * Everything goes into a temporary sibling directory first, which is renamed into place only
+ * S × N × N), context.npy (float32 S × k), contributions.npy (float32 S × C × T), meta.json,
+ * and any `extraFiles` (name → text, e.g. the simulator's truth.json). Everything goes into a temporary sibling directory first, which is renamed into place only
  * once complete; an existing `dir` is replaced only then, so a failure never leaves a
  * half-written or half-replaced dataset.
  */
-export function writeNpyDir(panel: Panel, dir: string): void {
+export function writeNpyDir(panel: Panel, dir: string, extraFiles: Record<string, string> = {}): void {
   const target = path.resolve(dir);
   const existing = statSync(target, { throwIfNoEntry: false });
   if (existing && !existing.isDirectory()) {
@@ -229,6 +229,7 @@ export function writeNpyDir(panel: Panel, dir: string): void {
       ...(panel.context ? { contextNames: [...panel.contextNames] } : {}),
     };
     writeFileSync(path.join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    for (const [name, text] of Object.entries(extraFiles)) writeFileSync(path.join(tmp, name), text);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
