@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { UserError } from './errors.js';
 
 /** `methods[0].options.lag` from a zod issue path. */
-export function formatIssuePath(issuePath: readonly PropertyKey[]): string {
+function formatIssuePath(issuePath: readonly PropertyKey[]): string {
   return issuePath.reduce<string>((out, key) => {
     if (typeof key === 'number') return `${out}[${key}]`;
     return out ? `${out}.${String(key)}` : String(key);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { zodErrorLine } from '../validation.js';
+import { parseOrThrow } from '../validation.js';
 import { type NpyArray, readNpy, writeNpy } from './npy.js';
 import { NODE_ROLES, type NodeSpec, Panel } from './panel.js';
 
@@ -106,9 +106,7 @@ export function readNpyDir(dir: string): Panel {
     } catch (err) {
       throw new UserError(`${metaPath}: not valid JSON (${(err as Error).message})`);
     }
-    const parsed = npyMetaSchema.safeParse(raw);
-    if (!parsed.success) throw new UserError(zodErrorLine(metaPath, parsed.error));
-    meta = parsed.data;
+    meta = parseOrThrow(npyMetaSchema, raw, metaPath);
   }
   const nodes = meta.nodes;
   if (nodes) {
@@ -188,9 +186,10 @@ export function readNpyDir(dir: string): Panel {
 /**
  * Writes `panel` as an NPY directory: series.npy (float32 S × N × T), graph.npy (uint8, N × N or
  * S × N × N), context.npy (float32 S × k), contributions.npy (float32 S × C × T), meta.json,
- * and any `extraFiles` (name → text, e.g. the simulator's truth.json). Everything goes into a temporary sibling directory first, which is renamed into place only
- * once complete; an existing `dir` is replaced only then, so a failure never leaves a
- * half-written or half-replaced dataset.
+ * and any `extraFiles` (name → text, e.g. the simulator's truth.json). Everything goes into a
+ * temporary sibling directory first, which is renamed into place only once complete; an
+ * existing `dir` is replaced only then, so a failure never leaves a half-written or
+ * half-replaced dataset.
  */
 export function writeNpyDir(panel: Panel, dir: string, extraFiles: Record<string, string> = {}): void {
   const target = path.resolve(dir);
