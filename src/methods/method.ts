@@ -14,6 +14,18 @@ export interface MethodInput {
   horizon: number;
   /** Seed of every random draw the method makes. */
   seed: number;
+  /**
+   * Channel (spend) values over the horizon, [S, C, horizon] C order, channels in
+   * `panel.channelIndices` order; present only when the protocol says future spend is known.
+   */
+  futureChannels?: Float32Array;
+  /**
+   * Extra shops the method may train on (full series), present only under a held-out-shops
+   * split; `panel` then holds the evaluation shops' history.
+   */
+  trainPanel?: Panel;
+  /** Progress of long trainings (per epoch), for progress displays. */
+  onProgress?: (event: { epoch: number; epochs?: number; loss: number }) => void;
 }
 
 export interface MethodOutput {

@@ -1,0 +1,620 @@
+/**
+ * CausalMMM (Gong et al., WSDM 2024) on TensorFlow.js: a causal relational encoder that
+ * infers each shop's Granger-causal graph from its series, and a marketing response decoder
+ * that predicts the series through that graph, with carry-over (recurrence) and
+ * context-dependent Hill saturation on the target.
+ *
+ * Orientation: an edge score `[b, i, j]` is about j → i (i receives, j sends), as in
+ * `A[i][j] = 1` ⇔ j → i. Shapes: B shops in a batch, N nodes, T steps, H hidden, k context.
+ *
+ * Two rewrites make the released computation cheaper without changing it:
+ *  - the first message layer W1·[h_j, h_i] is W1s·h_j + W1r·h_i, computed per node
+ *    (N rows) and broadcast over the N × N pairs, instead of per edge;
+ *  - tanh(z) = 2σ(2z) − 1 with the affine parts folded into the next matrix product,
+ *    because tfjs-wasm's sigmoid is vectorised and ~18× faster than its tanh.
+ * The diagonal pairs (i = i) are computed and masked out, which is cheaper in tfjs than
+ * gathering the N(N − 1) off-diagonal rows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../rng.js';
+import type { CausalmmmOptions } from './options.js';
+import { type BatchNormParams, type Linear, type MlpBlock, ParamFactory } from './params.js';
+
+/** How BatchNorm layers get their statistics in a forward pass. */
+export type NormMode = 'train' | 'shop' | 'running';
+
+export interface ModelShape {
+  nodes: number;
+  /** Steps of the encoder's input window (its first layer's width). */
+  encoderSteps: number;
+  /** Context features per shop (0 when the data has none). */
+  contextSize: number;
+  targetIndex: number;
+  channelIndices: readonly number[];
+}
+
+interface RecurrentDecoderParams {
+  kind: 'recurrent';
+  msgSend: tf.Variable;
+  msgRecv: tf.Variable;
+  msgBias: tf.Variable;
+  msg2: Linear;
+  /** Hidden-to-gate maps [H, 3H]: reset, update, candidate. */
+  gateHidden: tf.Variable;
+  /** Input-to-gate maps [1, 3H] (node dimension 1, no bias, as released). */
+  gateInput: tf.Variable;
+  out1: Linear;
+  out2: Linear;
+  out3: Linear;
+  /** Per-node input embedding [1, H] used instead of the hidden state when `temporal: none`. */
+  embed?: Linear;
+}
+
+interface MarkovDecoderParams {
+  kind: 'markov';
+  msgSend: tf.Variable;
+  msgRecv: tf.Variable;
+  msgBias: tf.Variable;
+  msg2: Linear;
+  outInput: tf.Variable;
+  outAgg: tf.Variable;
+  outBias: tf.Variable;
+  out2: Linear;
+  out3: Linear;
+}
+
+interface SaturationParams {
+  /** Context → α and γ maps ([k, 1] weights and a bias), or constants when `w` is absent. */
+  alpha: { w?: tf.Variable; b: tf.Variable };
+  gamma: { w?: tf.Variable; b: tf.Variable };
+}
+
+export interface ForwardResult {
+  /** Predictions [B, N, steps]. */
+  predictions: tf.Tensor3D;
+  /** Edge logit differences l₁ − l₀ [B, N, N] (undefined for a fixed graph). */
+  edgeLogits?: tf.Tensor3D;
+}
+
+export interface Losses {
+  loss: tf.Scalar;
+  nll: tf.Scalar;
+  kl: tf.Scalar;
+  mse: tf.Scalar;
+}
+
+const BN_EPS = 1e-5;
+const BN_MOMENTUM = 0.1;
+
+export class CausalmmmModel {
+  readonly variables: tf.Variable[];
+  readonly statistics: tf.Variable[];
+  private readonly encoder?: { f1: MlpBlock; f2: MlpBlock; f3: MlpBlock; f4: MlpBlock; out: Linear };
+  private readonly decoder: RecurrentDecoderParams | MarkovDecoderParams;
+  private readonly saturation?: SaturationParams;
+  private readonly adstockLogit?: tf.Variable;
+  /** Batch statistics of the last training forward pass, folded into the running ones after the step. */
+  private pendingStats: { norm: BatchNormParams; mean: tf.Tensor; variance: tf.Tensor }[] = [];
+  readonly saturationKind: 'hill-context' | 'hill' | 'none';
+  /** The Hill curve's maps; their gradient is zero where the 0.1 clamps are active. */
+  get saturationVariables(): tf.Variable[] {
+    const sat = this.saturation;
+    return sat ? [sat.alpha.w, sat.alpha.b, sat.gamma.w, sat.gamma.b].filter((v) => v !== undefined) : [];
+  }
+
+  constructor(
+    readonly shape: ModelShape,
+    readonly options: CausalmmmOptions,
+    rng: Rng,
+  ) {
+    const H = options.hidden;
+    const params = new ParamFactory(rng);
+    if (options.graph === 'learned') {
+      this.encoder = {
+        f1: params.mlpBlock([shape.encoderSteps], H, H),
+        f2: params.mlpBlock([H, H], H, H),
+        f3: params.mlpBlock([H], H, H),
+        f4: params.mlpBlock([H, H, H], H, H),
+        out: { w: params.xavierWeight(H, 2), b: params.constant(2, 0.1) },
+      };
+    }
+    if (options.decoder === 'recurrent') {
+      // msg1 is one PyTorch Linear(2H → H) in the released code, stored as its two halves.
+      this.decoder = {
+        kind: 'recurrent',
+        msgSend: params.torchWeight(2 * H, H, H),
+        msgRecv: params.torchWeight(2 * H, H, H),
+        msgBias: params.torchBias(2 * H, H),
+        msg2: params.torchLinear(H, H),
+        gateHidden: params.torchWeight(H, H, 3 * H),
+        gateInput: params.torchWeight(1, 1, 3 * H),
+        out1: params.torchLinear(H, H),
+        out2: params.torchLinear(H, H),
+        out3: params.torchLinear(H, 1),
+        ...(options.temporal === 'none' ? { embed: params.torchLinear(1, H) } : {}),
+      };
+    } else {
+      this.decoder = {
+        kind: 'markov',
+        msgSend: params.torchWeight(2, 1, H),
+        msgRecv: params.torchWeight(2, 1, H),
+        msgBias: params.torchBias(2, H),
+        msg2: params.torchLinear(H, H),
+        outInput: params.torchWeight(1 + H, 1, H),
+        outAgg: params.torchWeight(1 + H, H, H),
+        outBias: params.torchBias(1 + H, H),
+        out2: params.torchLinear(H, H),
+        out3: params.torchLinear(H, 1),
+      };
+    }
+    const k = options.context === 'none' ? 0 : shape.contextSize;
+    this.saturationKind = options.saturation === 'hill-context' && k === 0 ? 'hill' : options.saturation;
+    if (this.saturationKind !== 'none') {
+      const map = () =>
+        this.saturationKind === 'hill-context'
+          ? { w: params.torchWeight(k, k, 1), b: params.torchBias(k, 1) }
+          : { b: params.torchBias(1, 1) };
+      this.saturation = { alpha: map(), gamma: map() };
+    }
+    if (options.temporal === 'adstock') this.adstockLogit = params.constant(shape.nodes, -2);
+    this.variables = params.trainable;
+    this.statistics = params.statistics;
+  }
+
+  /** Folds the last training pass's batch statistics into the running ones (momentum 0.1). */
+  updateRunningStatistics(): void {
+    tf.tidy(() => {
+      for (const { norm, mean, variance } of this.pendingStats) {
+        norm.runningMean.assign(norm.runningMean.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM)));
+        norm.runningVar.assign(norm.runningVar.mul(1 - BN_MOMENTUM).add(variance.mul(BN_MOMENTUM)));
+      }
+    });
+    this.discardPendingStatistics();
+  }
+
+  discardPendingStatistics(): void {
+    for (const s of this.pendingStats) tf.dispose([s.mean, s.variance]);
+    this.pendingStats = [];
+  }
+
+  dispose(): void {
+    this.discardPendingStatistics();
+    tf.dispose([...this.variables, ...this.statistics]);
+  }
+
+  /**
+   * BatchNorm over the rows of each shop: x [B, R, H]. Statistics per shop make a batch of
+   * B shops compute what B separate passes of one shop compute (the released code's B = 1).
+   * `mask` [1, R, 1] leaves the diagonal pairs out of the statistics.
+   */
+  private batchNorm(x: tf.Tensor3D, norm: BatchNormParams, mode: NormMode, mask?: tf.Tensor3D): tf.Tensor3D {
+    const N = this.shape.nodes;
+    if (mode === 'running') {
+      return x.sub(norm.runningMean).mul(norm.runningVar.add(BN_EPS).rsqrt()).mul(norm.gamma).add(norm.beta);
+    }
+    const rows = mask ? N * (N - 1) : x.shape[1];
+    const mean = (mask ? x.mul(mask) : x).sum(1, true).div(rows);
+    const centred = x.sub(mean);
+    const squares = centred.square();
+    const variance = (mask ? squares.mul(mask) : squares).sum(1, true).div(rows);
+    if (mode === 'train') {
+      // Running variance is unbiased, as in PyTorch; averaged over the batch's shops.
+      this.pendingStats.push({
+        norm,
+        mean: tf.keep(mean.mean([0, 1])),
+        variance: tf.keep(variance.mean([0, 1]).mul(rows / Math.max(rows - 1, 1))),
+      });
+    }
+    return centred.mul(variance.add(BN_EPS).rsqrt()).mul(norm.gamma).add(norm.beta) as tf.Tensor3D;
+  }
+
+  /** Linear → ELU → Dropout → Linear → ELU → BatchNorm, given the first layer's pre-activation [B, R, H]. */
+  private mlpTail(
+    pre: tf.Tensor3D,
+    block: MlpBlock,
+    mode: NormMode,
+    dropout: Dropout,
+    mask?: tf.Tensor3D,
+  ): tf.Tensor3D {
+    const [B, R, H] = pre.shape;
+    const hidden = dropout(tf.elu(pre).reshape([B * R, H]) as tf.Tensor2D);
+    const out = dense(hidden, block.second.w, block.second.b!, 'elu').reshape([B, R, -1]) as tf.Tensor3D;
+    return this.batchNorm(out, block.norm, mode, mask);
+  }
+
+  /**
+   * The causal relational encoder (NRI factor-graph encoder).
+   * @param x [B, N, encoderSteps] each node's input window
+   * @returns logit differences l₁ − l₀ [B, N, N]; the diagonal is meaningless
+   */
+  edgeLogits(x: tf.Tensor3D, mode: NormMode, dropout: Dropout = noDropout): tf.Tensor3D {
+    const enc = this.encoder;
+    if (!enc) throw new Error('edgeLogits: the graph is fixed (graph: full or empty), there is no encoder');
+    const [B, N] = x.shape;
+    const H = this.options.hidden;
+    const mask = offDiagonal(N).reshape([1, N * N, 1]) as tf.Tensor3D;
+    const perNode = (t: tf.Tensor3D) => t.reshape([B * N, -1]) as tf.Tensor2D;
+    // pairs(r, s): [B, N, N, H] with element (i, j) = r_i + s_j.
+    const pairs = (recv: tf.Tensor, send: tf.Tensor) =>
+      recv.reshape([B, N, 1, H]).add(send.reshape([B, 1, N, H]));
+
+    const x2 = perNode(x);
+    const h = this.mlpTail(
+      dense(x2, enc.f1.first[0], enc.f1.firstBias).reshape([B, N, H]) as tf.Tensor3D,
+      enc.f1,
+      mode,
+      dropout,
+    );
+    // f2 on [h_i, h_j] (receiver first, as released)
+    const h2 = perNode(h);
+    const edgePre = pairs(mm(h2, enc.f2.first[0]), mm(h2, enc.f2.first[1])).add(enc.f2.firstBias);
+    const edges = this.mlpTail(edgePre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f2, mode, dropout, mask);
+    // edge → node: sum of incoming edges divided by N, as released
+    const incoming = edges.mul(mask).reshape([B, N, N, H]).sum(2).div(N) as tf.Tensor3D;
+    const v = this.mlpTail(
+      dense(perNode(incoming), enc.f3.first[0], enc.f3.firstBias).reshape([B, N, H]) as tf.Tensor3D,
+      enc.f3,
+      mode,
+      dropout,
+    );
+    // f4 on [v_i, v_j, h_ij] (skip connection from the first edge features)
+    const v2 = perNode(v);
+    const skip = mm(edges.reshape([B * N * N, H]), enc.f4.first[2]).reshape([B, N, N, H]);
+    const finalPre = pairs(mm(v2, enc.f4.first[0]), mm(v2, enc.f4.first[1])).add(skip).add(enc.f4.firstBias);
+    const final = this.mlpTail(finalPre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f4, mode, dropout, mask);
+    const logits = dense(final.reshape([B * N * N, H]), enc.out.w, enc.out.b!);
+    const [noEdge, edge] = tf.split(logits, 2, 1);
+    return edge.sub(noEdge).reshape([B, N, N]) as tf.Tensor3D;
+  }
+
+  /** α and γ of the target's Hill curve per shop, [B] each (log γ returned). */
+  private hillParameters(
+    context: tf.Tensor2D | undefined,
+    B: number,
+  ): { alpha: tf.Tensor1D; logGamma: tf.Tensor1D } {
+    const sat = this.saturation!;
+    const affine = (map: { w?: tf.Variable; b: tf.Variable }) =>
+      (map.w && context ? mm(context, map.w).reshape([B]).add(map.b) : map.b.tile([B])) as tf.Tensor1D;
+    return {
+      alpha: tf.maximum(affine(sat.alpha), 0.1) as tf.Tensor1D,
+      logGamma: tf.maximum(affine(sat.gamma), 0.1).log() as tf.Tensor1D,
+    };
+  }
+
+  /**
+   * Runs the decoder over a window. Steps s < `truthSteps` read the ground truth x[:, :, s];
+   * later steps read the model's own previous prediction (with known channel values
+   * substituted when given). Step s predicts x[:, :, s + 1].
+   * @param x [B, N, ≥ truthSteps] ground truth (only the first `truthSteps` steps are read)
+   * @param edges [B, N, N] edge weights z_ij (j → i), zero diagonal
+   * @param context [B, k] or undefined
+   * @param known optional [B, N, steps] values that replace predicted inputs where `knownMask` [N] is 1
+   * @returns predictions [B, N, steps]
+   */
+  decode(
+    x: tf.Tensor3D,
+    edges: tf.Tensor3D,
+    context: tf.Tensor2D | undefined,
+    truthSteps: number,
+    steps: number,
+    dropout: Dropout = noDropout,
+    known?: { values: tf.Tensor3D; mask: tf.Tensor1D },
+  ): tf.Tensor3D {
+    const [B, N] = x.shape;
+    const H = this.options.hidden;
+    const dec = this.decoder;
+    const usedContext = this.saturationKind === 'hill-context' ? context : undefined;
+    const hill = this.saturation ? this.hillParameters(usedContext, B) : undefined;
+    const target = tf.oneHot([this.shape.targetIndex], N).reshape([1, N]).toFloat() as tf.Tensor2D;
+    const adstock = this.adstockLogit ? tf.sigmoid(this.adstockLogit) : undefined;
+    const truth = tf.unstack(
+      x.slice([0, 0, 0], [B, N, Math.min(truthSteps, x.shape[2])]),
+      2,
+    ) as tf.Tensor2D[];
+    const knownSteps = known ? (tf.unstack(known.values, 2) as tf.Tensor2D[]) : [];
+
+    // Edge weights as a [B·N, 1, N] batch of rows: aggregation is one batched matmul.
+    const edgeRows = edges.reshape([B * N, 1, N]);
+    const edgeSum = edges.sum(2).reshape([B * N, 1]);
+    const step =
+      dec.kind === 'recurrent'
+        ? this.recurrentStep(dec, B, N, H, edgeRows, edgeSum, dropout)
+        : this.markovStep(dec, B, N, H, edgeRows);
+
+    const saturate = (pred: tf.Tensor2D): tf.Tensor2D => (hill ? hillSaturation(pred, target, hill) : pred);
+
+    const predictions: tf.Tensor2D[] = [];
+    let carried: tf.Tensor2D | undefined;
+    for (let s = 0; s < steps; s++) {
+      let input: tf.Tensor2D;
+      if (s < truthSteps) input = truth[s];
+      else {
+        input = predictions[s - 1];
+        if (known) input = input.add(knownSteps[s].sub(input).mul(known.mask)) as tf.Tensor2D;
+      }
+      if (adstock) {
+        carried = carried ? (input.add(carried.mul(adstock)) as tf.Tensor2D) : input;
+        input = carried;
+      }
+      predictions.push(saturate(step(input)));
+    }
+    return tf.stack(predictions, 2) as tf.Tensor3D;
+  }
+
+  private recurrentStep(
+    dec: RecurrentDecoderParams,
+    B: number,
+    N: number,
+    H: number,
+    edgeRows: tf.Tensor,
+    edgeSum: tf.Tensor,
+    dropout: Dropout,
+  ): (input: tf.Tensor2D) => tf.Tensor2D {
+    // m1 = tanh(W1s·h_j + W1r·h_i + b1) = 2·Y1 − 1 with Y1 = σ(2·(…))
+    const msg1 = tf.concat([dec.msgSend, dec.msgRecv], 1).mul(2);
+    const msg1Bias = dec.msgBias.mul(2);
+    // m2 = tanh(m1·W2 + b2) = 2·Y2 − 1 with Y2 = σ(Y1·4W2 + 2(b2 − Σ_rows W2))
+    const msg2 = dec.msg2.w.mul(4);
+    const msg2Bias = dec.msg2.b!.sub(dec.msg2.w.sum(0)).mul(2);
+    // agg_i = (1/N) Σ_j z_ij m2_ij = (2/N)·Σ_j z_ij Y2_ij − (1/N)·Σ_j z_ij
+    const aggOffset = edgeSum.div(N);
+    const candidateTanh = this.options.candidate === 'tanh';
+    const noMemory = this.options.temporal === 'none';
+    let hidden: tf.Tensor2D = tf.zeros([B * N, H]);
+    return (input: tf.Tensor2D) => {
+      const x = input.reshape([B * N, 1]);
+      const source = dec.embed ? (tf.tanh(dense(x, dec.embed.w, dec.embed.b!)) as tf.Tensor2D) : hidden;
+      const [send, recv] = tf.split(mm(source, msg1), 2, 1);
+      const y1 = tf.sigmoid(
+        recv
+          .reshape([B, N, 1, H])
+          .add(send.reshape([B, 1, N, H]))
+          .add(msg1Bias)
+          .reshape([B * N * N, H]),
+      );
+      const y2 = dense(dropout(y1 as tf.Tensor2D), msg2, msg2Bias, 'sigmoid').reshape([B * N, N, H]);
+      const agg = tf
+        .matMul(edgeRows as tf.Tensor3D, y2 as tf.Tensor3D)
+        .reshape([B * N, H])
+        .mul(2 / N)
+        .sub(aggOffset);
+      const [gr, gu, gn] = tf.split(mm(agg, dec.gateHidden), 3, 1);
+      const [xr, xu, xn] = tf.split(mm(x, dec.gateInput), 3, 1);
+      const reset = tf.sigmoid(xr.add(gr));
+      const update = tf.sigmoid(xu.add(gu));
+      const candidatePre = xn.add(reset.mul(gn));
+      const candidate = candidateTanh
+        ? tf.sigmoid(candidatePre.mul(2)).mul(2).sub(1)
+        : tf.sigmoid(candidatePre);
+      hidden = (noMemory ? candidate : candidate.add(update.mul(hidden.sub(candidate)))) as tf.Tensor2D;
+      const o1 = dropout(dense(hidden, dec.out1.w, dec.out1.b!, 'relu'));
+      const o2 = dropout(dense(o1, dec.out2.w, dec.out2.b!, 'relu'));
+      return dense(o2, dec.out3.w, dec.out3.b!).reshape([B, N]) as tf.Tensor2D;
+    };
+  }
+
+  /** NRI's MLP decoder: messages from the current inputs only, residual prediction. */
+  private markovStep(
+    dec: MarkovDecoderParams,
+    B: number,
+    N: number,
+    H: number,
+    edgeRows: tf.Tensor,
+  ): (input: tf.Tensor2D) => tf.Tensor2D {
+    return (input: tf.Tensor2D) => {
+      const x = input.reshape([B * N, 1]);
+      const send = mm(x, dec.msgSend).reshape([B, 1, N, H]);
+      const recv = mm(x, dec.msgRecv).reshape([B, N, 1, H]);
+      const m1 = tf.relu(recv.add(send).add(dec.msgBias)).reshape([B * N * N, H]);
+      const m2 = dense(m1, dec.msg2.w, dec.msg2.b!, 'relu').reshape([B * N, N, H]);
+      const agg = tf.matMul(edgeRows as tf.Tensor3D, m2 as tf.Tensor3D).reshape([B * N, H]);
+      const o1 = tf.relu(mm(x, dec.outInput).add(mm(agg, dec.outAgg)).add(dec.outBias));
+      const o2 = dense(o1, dec.out2.w, dec.out2.b!, 'relu');
+      return x.add(dense(o2, dec.out3.w, dec.out3.b!)).reshape([B, N]) as tf.Tensor2D;
+    };
+  }
+
+  /**
+   * Edge weights fed to the decoder: a Gumbel-softmax sample from the logits (soft, or hard
+   * with straight-through gradients), q itself, or the fixed full/empty graph.
+   * @param noise [B, N, N] standard logistic noise (g₁ − g₀ of two Gumbel draws)
+   */
+  edgeWeights(
+    logits: tf.Tensor3D | undefined,
+    noise: tf.Tensor3D,
+    how: 'soft' | 'hard' | 'mean',
+  ): tf.Tensor3D {
+    const [B, N] = noise.shape;
+    const mask = offDiagonal(N).reshape([1, N, N]);
+    if (!logits) {
+      const value = this.options.graph === 'full' ? 1 : 0;
+      return mask.mul(value).tile([B, 1, 1]) as tf.Tensor3D;
+    }
+    if (how === 'mean') return tf.sigmoid(logits).mul(mask) as tf.Tensor3D;
+    // Two-class Gumbel-softmax: softmax((l + g)/τ)₁ = σ((l₁ − l₀ + g₁ − g₀)/τ)
+    const soft = tf.sigmoid(logits.add(noise).div(this.options.tau));
+    if (how === 'soft') return soft.mul(mask) as tf.Tensor3D;
+    return straightThrough(soft).mul(mask) as tf.Tensor3D;
+  }
+
+  /**
+   * The negative ELBO of a batch: Gaussian NLL of every one-step prediction (teacher-forced,
+   * then free-running for the last `predictSteps`) plus λ·KL(q ‖ prior), both per shop and
+   * node as released (sum / N), averaged over the batch.
+   * @param x [B, N, T] scaled series; @param context [B, k]; @param noise [B, N, N] logistic noise
+   */
+  losses(
+    x: tf.Tensor3D,
+    context: tf.Tensor2D | undefined,
+    noise: tf.Tensor3D,
+    mode: NormMode,
+    dropout: Dropout = noDropout,
+  ): Losses {
+    const [B, N, T] = x.shape;
+    const opt = this.options;
+    const M = opt.predictSteps;
+    const skip = opt.encoderWindow === 'history' ? M : 0;
+    const logits = this.encoder ? this.edgeLogits(this.encoderInput(x, skip), mode, dropout) : undefined;
+    const how = mode === 'train' ? (opt.hardTraining ? 'hard' : 'soft') : opt.evalEdges;
+    const edges = this.edgeWeights(logits, noise, how);
+    const predictions = this.decode(x, edges, context, T - M, T - 1, dropout);
+    const target = x.slice([0, 0, 1], [B, N, T - 1]);
+    const squared = predictions.sub(target).square().sum();
+    const nll = squared.div(2 * opt.nllVariance * N * B) as tf.Scalar;
+    const mse = squared.div(B * N * (T - 1)) as tf.Scalar;
+    const kl = logits ? this.klDivergence(logits) : tf.scalar(0);
+    return { loss: nll.add(kl.mul(opt.klWeight)) as tf.Scalar, nll, kl, mse };
+  }
+
+  /** KL(q(z | x) ‖ prior) over the off-diagonal pairs, divided by N and averaged over the batch. */
+  klDivergence(logits: tf.Tensor3D): tf.Scalar {
+    const [B, N] = logits.shape;
+    const p1 = this.options.prior === 'sparse' ? this.options.priorEdge : 0.5;
+    // log σ(l) = −softplus(−l); tf.logSigmoid's gradient loses a saved tensor under variableGrads.
+    const logQ1 = tf.softplus(logits.neg()).neg();
+    const logQ0 = tf.softplus(logits).neg();
+    const kl = tf
+      .exp(logQ1)
+      .mul(logQ1.sub(Math.log(p1)))
+      .add(tf.exp(logQ0).mul(logQ0.sub(Math.log(1 - p1))));
+    return kl
+      .mul(offDiagonal(N).reshape([1, N, N]))
+      .sum()
+      .div(N * B) as tf.Scalar;
+  }
+
+  /**
+   * The encoder's window of a series batch [B, N, T]: the `encoderSteps` steps that end
+   * `skipLast` steps before the end (the rollout's steps in training with `encoderWindow:
+   * history`; 0 at inference, where the most recent window is read).
+   */
+  encoderInput(x: tf.Tensor3D, skipLast = 0): tf.Tensor3D {
+    const [B, N, T] = x.shape;
+    const width = this.shape.encoderSteps;
+    const start = T - skipLast - width;
+    if (start < 0) throw new Error(`the encoder reads ${width} steps; the series has ${T - skipLast}`);
+    return x.slice([0, 0, start], [B, N, width]);
+  }
+}
+
+export type Dropout = (x: tf.Tensor2D) => tf.Tensor2D;
+export const noDropout: Dropout = (x) => x;
+
+/** A dropout that draws its masks from a seeded stream (the same seed gives the same masks). */
+export function seededDropout(rate: number, rng: Rng): Dropout {
+  if (rate === 0) return noDropout;
+  return (x) => {
+    const seed = rng.int(2 ** 31);
+    return x.mul(
+      tf
+        .randomUniform(x.shape, 0, 1, 'float32', seed)
+        .greaterEqual(rate)
+        .toFloat()
+        .div(1 - rate),
+    );
+  };
+}
+
+/**
+ * x·w for 2-D x [rows, in] and w [in, out]. Its gradient transposes explicitly before
+ * multiplying: tfjs-wasm's matMul with a transposed operand bypasses XNNPACK and was 6× slower
+ * on this model's shapes (scripts/bench-causalmmm.ts).
+ */
+const mm = tf.customGrad((...args) => {
+  const [x, w] = args as tf.Tensor2D[];
+  (args[2] as tf.GradSaveFunc)([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as tf.Tensor2D[];
+      return [tf.matMul(dy as tf.Tensor2D, ws.transpose()), tf.matMul(xs.transpose(), dy as tf.Tensor2D)];
+    },
+  };
+}) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+
+type Activation = 'linear' | 'relu' | 'sigmoid' | 'elu';
+
+/** d activation / d pre-activation, from the activation's output y. */
+function activationSlope(y: tf.Tensor, activation: Activation): tf.Tensor | undefined {
+  switch (activation) {
+    case 'linear':
+      return undefined;
+    case 'relu':
+      return y.greater(0).toFloat();
+    case 'sigmoid':
+      return y.mul(tf.sub(1, y));
+    case 'elu':
+      return tf.where(y.greater(0), tf.onesLike(y), y.add(1));
+  }
+}
+
+/**
+ * act(x·w + b) in one fused kernel (XNNPACK's GEMM with bias and activation), with a
+ * gradient that avoids transposed matmuls and reduces the bias gradient by a matmul with a
+ * row of ones (a column sum is ~10× slower in tfjs-wasm).
+ */
+const denseCache = new Map<Activation, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
+function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, activation: Activation = 'linear'): tf.Tensor2D {
+  let op = denseCache.get(activation);
+  if (!op) {
+    op = tf.customGrad((...args) => {
+      const [xi, wi, bi] = args as tf.Tensor2D[];
+      const y = tf.fused.matMul({
+        a: xi,
+        b: wi,
+        bias: bi,
+        activation:
+          activation === 'sigmoid'
+            ? 'sigmoid'
+            : activation === 'elu'
+              ? 'elu'
+              : activation === 'relu'
+                ? 'relu'
+                : 'linear',
+      });
+      (args[3] as tf.GradSaveFunc)([xi, wi, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws, ys] = saved as tf.Tensor2D[];
+          const slope = activationSlope(ys, activation);
+          const dPre = (slope ? dy.mul(slope) : dy) as tf.Tensor2D;
+          return [
+            tf.matMul(dPre, ws.transpose()),
+            tf.matMul(xs.transpose(), dPre),
+            tf.matMul(tf.ones([1, dPre.shape[0]]), dPre).reshape([dPre.shape[1]]),
+          ];
+        },
+      };
+    }) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+    denseCache.set(activation, op);
+  }
+  return op(x, w, b);
+}
+
+/** Forward: the hard 0/1 edge; backward: the soft sample's gradient (straight-through estimator). */
+const straightThrough = tf.customGrad((...inputs) => {
+  const soft = inputs[0] as tf.Tensor;
+  return { value: soft.greater(0.5).toFloat(), gradFunc: (dy: tf.Tensor) => dy };
+}) as (soft: tf.Tensor) => tf.Tensor;
+
+/**
+ * The saturation module: the target column of `pred` [B, N] (one-hot `target` [1, N]) becomes
+ * y·f^α/(f^α + γ^α) with f = max(y, 0.1), computed as y·σ(α(log f − log γ)).
+ * @param hill α [B] and log γ [B], already clamped at 0.1
+ */
+export function hillSaturation(
+  pred: tf.Tensor2D,
+  target: tf.Tensor2D,
+  hill: { alpha: tf.Tensor1D; logGamma: tf.Tensor1D },
+): tf.Tensor2D {
+  const y = pred.mul(target).sum(1) as tf.Tensor1D;
+  const force = tf.maximum(y, 0.1).log();
+  const saturated = y.mul(tf.sigmoid(hill.alpha.mul(force.sub(hill.logGamma))));
+  return pred.add(saturated.sub(y).reshape([-1, 1]).mul(target)) as tf.Tensor2D;
+}
+
+/** [N, N] with zeros on the diagonal. */
+export function offDiagonal(N: number): tf.Tensor2D {
+  return tf.ones([N, N]).sub(tf.eye(N)) as tf.Tensor2D;
+}

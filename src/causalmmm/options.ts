@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * Options of CausalMMM. Defaults follow the authors' released configuration (hidden 256,
+ * λ = 100, τ = 0.5, lr 5e-4 halved every 200 epochs, NLL variance 5e-7, M = 10) except where
+ * a measured improvement is documented on the option. Every ablation of the paper is one
+ * option here, not a copy of the model.
+ */
+export const causalmmmOptions = z.strictObject({
+  /** Hidden size H of the encoder and the decoder. */
+  hidden: z.int().min(2).default(256),
+  /** Steps M predicted from the model's own outputs at the end of each training series. */
+  predictSteps: z.int().min(1).default(10),
+  /**
+   * Steps the encoder reads: `all` = the whole training series, as the released code does
+   * (its encoder sees the window the decoder is scored on); `history` = all but the last
+   * `predictSteps` steps, so nothing the rollout predicts leaks into the inferred graph.
+   * Harness forecasts never leak either way: the method only ever sees the history window.
+   */
+  encoderWindow: z.enum(['all', 'history']).default('all'),
+  /** `learned`: graph inferred by the encoder; `full` / `empty`: fixed graph, no encoder (ablation). */
+  graph: z.enum(['learned', 'full', 'empty']).default('learned'),
+  /**
+   * `recurrent`: the GRU-style recurrent message passing of the paper (carry-over through the
+   * hidden state); `adstock`: the same plus a learned geometric decay of every node's input;
+   * `none`: no memory — each step sees only the current inputs (ablation).
+   */
+  temporal: z.enum(['recurrent', 'adstock', 'none']).default('recurrent'),
+  /** Hill curve on the target's prediction: shape/half-saturation from context, constant, or none. */
+  saturation: z.enum(['hill-context', 'hill', 'none']).default('hill-context'),
+  /** `none` drops the shop context everywhere it is used (ablation). */
+  context: z.enum(['use', 'none']).default('use'),
+  /** `recurrent`: the marketing response decoder; `markov`: NRI's MLP decoder (the NRI/ACD baseline). */
+  decoder: z.enum(['recurrent', 'markov']).default('recurrent'),
+  /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
+  candidate: z.enum(['sigmoid', 'tanh']).default('sigmoid'),
+  /** Gumbel-softmax temperature τ. */
+  tau: z.number().gt(0).default(0.5),
+  /** Edges fed to the decoder at evaluation: a soft Gumbel sample (released), a hard one, or q itself. */
+  evalEdges: z.enum(['soft', 'hard', 'mean']).default('soft'),
+  /** Straight-through hard Gumbel samples in training instead of soft ones. */
+  hardTraining: z.boolean().default(false),
+  /** KL weight λ of the ELBO. */
+  klWeight: z.number().min(0).default(100),
+  /** Edge prior: `uniform` (released) or `sparse` with edge probability `priorEdge`. */
+  prior: z.enum(['uniform', 'sparse']).default('uniform'),
+  priorEdge: z.number().gt(0).lt(1).default(0.2),
+  /** Variance of the Gaussian likelihood of the NLL. */
+  nllVariance: z.number().gt(0).default(5e-7),
+  /**
+   * Per-node scaling of each shop's series, fitted on what the method sees: `none` (the
+   * released data are already scaled), `max` (divide by the largest |value|: keeps zero
+   * spend at zero, which the Hill curve needs) or `standard`.
+   */
+  scale: z.enum(['none', 'max', 'standard']).default('max'),
+  /** BatchNorm statistics at evaluation: per shop (what B = 1 training sees) or running averages (PyTorch eval). */
+  evalNorm: z.enum(['shop', 'running']).default('shop'),
+  dropout: z.number().min(0).lt(1).default(0),
+  learningRate: z.number().gt(0).default(5e-4),
+  lrDecayEvery: z.int().min(1).default(200),
+  lrDecayFactor: z.number().gt(0).max(1).default(0.5),
+  /** Global gradient-norm clip; 0 = none (released). */
+  clipNorm: z.number().min(0).default(0),
+  /**
+   * Train on windows of this many steps, one random crop per shop and epoch (0 = the whole
+   * series, as released). Bounds the cost per shop on long series; the encoder then reads
+   * windows of this length (less the rollout with `encoderWindow: history`).
+   */
+  trainWindow: z.int().min(0).default(0),
+  epochs: z.int().min(1).default(30),
+  batchSize: z.int().min(1).default(16),
+  /** Fraction of the training shops held out for early stopping on the validation ELBO. */
+  valFraction: z.number().min(0).lt(1).default(0.2),
+  /** Epochs without a better validation ELBO before stopping; 0 = never stop early. */
+  patience: z.int().min(0).default(10),
+});
+
+export type CausalmmmOptions = z.output<typeof causalmmmOptions>;

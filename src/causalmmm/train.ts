@@ -1,0 +1,406 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Panel } from '../data/panel.js';
+import { NumericalError, UserError } from '../errors.js';
+import { Rng } from '../rng.js';
+import { CausalmmmModel, type Dropout, type NormMode, noDropout, seededDropout } from './model.js';
+import type { CausalmmmOptions } from './options.js';
+import { restore, snapshot } from './params.js';
+
+/**
+ * Series of S shops ready for the model: scaled values [S, N, T] (C order), the per-node
+ * scaling that maps them back (`original = scaled · scale + center`, [S, N] each) and the
+ * context [S, k].
+ */
+export interface ShopSeries {
+  shops: number;
+  nodes: number;
+  steps: number;
+  values: Float32Array;
+  center: Float32Array;
+  scale: Float32Array;
+  context?: Float32Array;
+  contextSize: number;
+}
+
+/** Scales each shop's node series by statistics of that series alone (no other shop, no future). */
+export function prepareSeries(panel: Panel, how: CausalmmmOptions['scale']): ShopSeries {
+  const { shops: S, nodeCount: N, steps: T } = panel;
+  const values = new Float32Array(S * N * T);
+  const center = new Float32Array(S * N);
+  const scale = new Float32Array(S * N).fill(1);
+  for (let r = 0; r < S * N; r++) {
+    const series = panel.values.subarray(r * T, (r + 1) * T);
+    if (how === 'max') {
+      let peak = 0;
+      for (const v of series) peak = Math.max(peak, Math.abs(v));
+      if (peak > 0) scale[r] = peak;
+    } else if (how === 'standard') {
+      let mean = 0;
+      for (const v of series) mean += v;
+      mean /= T;
+      let ss = 0;
+      for (const v of series) ss += (v - mean) ** 2;
+      center[r] = mean;
+      const sd = Math.sqrt(ss / T);
+      if (sd > 0) scale[r] = sd;
+    }
+    for (let t = 0; t < T; t++) values[r * T + t] = (series[t] - center[r]) / scale[r];
+  }
+  return {
+    shops: S,
+    nodes: N,
+    steps: T,
+    values,
+    center,
+    scale,
+    context: panel.context,
+    contextSize: panel.contextSize,
+  };
+}
+
+/**
+ * The rows `shops` of a series set as tensors: x [B, N, L] and context [B, k], where each
+ * shop's window is steps [starts[b], starts[b] + L) (the whole series by default).
+ */
+function batchTensors(
+  data: ShopSeries,
+  shops: readonly number[],
+  window?: { starts: readonly number[]; length: number },
+): { x: tf.Tensor3D; context?: tf.Tensor2D } {
+  const { nodes: N, steps: T, contextSize: k } = data;
+  const L = window?.length ?? T;
+  const x = new Float32Array(shops.length * N * L);
+  const context = data.context ? new Float32Array(shops.length * k) : undefined;
+  shops.forEach((s, b) => {
+    const start = window?.starts[b] ?? 0;
+    for (let n = 0; n < N; n++) {
+      const row = (s * N + n) * T + start;
+      x.set(data.values.subarray(row, row + L), (b * N + n) * L);
+    }
+    if (context && data.context) context.set(data.context.subarray(s * k, (s + 1) * k), b * k);
+  });
+  return {
+    x: tf.tensor3d(x, [shops.length, N, L]),
+    ...(context ? { context: tf.tensor2d(context, [shops.length, k]) } : {}),
+  };
+}
+
+/** Standard logistic noise [B, N, N] (the difference of two Gumbel draws) from a seeded stream. */
+export function logisticNoise(rng: Rng, B: number, N: number): tf.Tensor3D {
+  const out = new Float32Array(B * N * N);
+  for (let i = 0; i < out.length; i++) {
+    const u = Math.min(Math.max(rng.uniform(), 1e-10), 1 - 1e-10);
+    out[i] = Math.log(u) - Math.log(1 - u);
+  }
+  return tf.tensor3d(out, [B, N, N]);
+}
+
+/** Adam as in PyTorch (β = 0.9, 0.999, ε = 1e-8 added to √v̂), with a learning rate set per step. */
+class Adam {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private t = 0;
+
+  constructor(private readonly variables: readonly tf.Variable[]) {
+    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  step(grads: readonly tf.Tensor[], lr: number, clipNorm: number): void {
+    this.t++;
+    const b1 = 0.9;
+    const b2 = 0.999;
+    const correction1 = 1 - b1 ** this.t;
+    const correction2 = 1 - b2 ** this.t;
+    tf.tidy(() => {
+      let factor = 1;
+      if (clipNorm > 0) {
+        const norm = Math.sqrt(tf.addN(grads.map((g) => g.square().sum())).dataSync()[0]);
+        if (norm > clipNorm) factor = clipNorm / norm;
+      }
+      this.variables.forEach((x, i) => {
+        const g = factor === 1 ? grads[i] : grads[i].mul(factor);
+        const m = this.m[i].mul(b1).add(g.mul(1 - b1));
+        const v = this.v[i].mul(b2).add(g.square().mul(1 - b2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        x.assign(x.sub(m.div(correction1).mul(lr).div(v.div(correction2).sqrt().add(1e-8))));
+      });
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+export interface EpochReport {
+  epoch: number;
+  epochs: number;
+  /** Mean training loss (negative ELBO) over the epoch's batches. */
+  loss: number;
+  nll: number;
+  kl: number;
+  /** Mean squared one-step error of the scaled series over the training batches. */
+  mse: number;
+  /** Validation negative ELBO (NaN without a validation split). */
+  valLoss: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  model: CausalmmmModel;
+  history: EpochReport[];
+  /** Epoch whose weights were kept (best validation ELBO, else the last). */
+  bestEpoch: number;
+  trainShops: number;
+  valShops: number;
+}
+
+/**
+ * Mean loss of `shops` in eval mode, in batches, on each shop's last window, with fixed noise
+ * (comparable across epochs).
+ */
+function evaluate(
+  model: CausalmmmModel,
+  data: ShopSeries,
+  shops: readonly number[],
+  mode: NormMode,
+  seed: string,
+  length: number,
+) {
+  const rng = new Rng(seed);
+  let total = 0;
+  for (let start = 0; start < shops.length; start += 64) {
+    const batch = shops.slice(start, start + 64);
+    total += tf.tidy(() => {
+      const starts = batch.map(() => data.steps - length);
+      const { x, context } = batchTensors(data, batch, { starts, length });
+      const { loss } = model.losses(x, context, logisticNoise(rng, batch.length, data.nodes), mode);
+      return loss.dataSync()[0] * batch.length;
+    });
+  }
+  return total / shops.length;
+}
+
+/**
+ * Trains CausalMMM on the given shops: Adam on the negative ELBO with step decay, early
+ * stopping on a held-out share of the shops, best checkpoint kept. Every random draw (split,
+ * shuffles, initial weights, Gumbel noise, dropout) comes from `seed`.
+ */
+export function trainCausalmmm(
+  data: ShopSeries,
+  options: CausalmmmOptions,
+  seed: number,
+  shape: { targetIndex: number; channelIndices: readonly number[] },
+  /** Called after every epoch with the model's current (not best) weights. */
+  onEpoch?: (report: EpochReport, model: CausalmmmModel) => void,
+): TrainResult {
+  const root = new Rng(seed).fork('causalmmm');
+  const { shops: S, nodes: N, steps: T } = data;
+  const L = options.trainWindow > 0 ? Math.min(options.trainWindow, T) : T;
+  const M = options.predictSteps;
+  if (L - M < 2) {
+    throw new UserError(
+      `causalmmm: training windows of ${L} steps are too short for predictSteps ${M} (need at least ${M + 2})`,
+    );
+  }
+  const order = root.fork('split').shuffle(Array.from({ length: S }, (_, s) => s));
+  const valCount = S >= 2 ? Math.min(S - 1, Math.round(options.valFraction * S)) : 0;
+  const valShops = order.slice(0, valCount);
+  const fitShops = order.slice(valCount);
+  const model = new CausalmmmModel(
+    {
+      nodes: N,
+      encoderSteps: options.encoderWindow === 'history' ? L - M : L,
+      contextSize: data.contextSize,
+      ...shape,
+    },
+    options,
+    root.fork('init'),
+  );
+  const adam = new Adam(model.variables);
+  const dropout: Dropout = seededDropout(options.dropout, root.fork('dropout'));
+  const evalMode: NormMode = options.evalNorm;
+  const history: EpochReport[] = [];
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  let sinceBest = 0;
+  try {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const started = performance.now();
+      const lr = options.learningRate * options.lrDecayFactor ** Math.floor(epoch / options.lrDecayEvery);
+      const epochRng = root.fork(`epoch${epoch}`);
+      const shuffled = epochRng.shuffle(fitShops);
+      const sums = { loss: 0, nll: 0, kl: 0, mse: 0 };
+      for (let start = 0; start < shuffled.length; start += options.batchSize) {
+        const batch = shuffled.slice(start, start + options.batchSize);
+        const parts: tf.Scalar[] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const starts = batch.map(() => epochRng.int(T - L + 1));
+          const { x, context } = batchTensors(data, batch, { starts, length: L });
+          const noise = logisticNoise(epochRng, batch.length, N);
+          const l = model.losses(x, context, noise, 'train', dropout);
+          parts.push(tf.keep(l.nll), tf.keep(l.kl), tf.keep(l.mse));
+          return l.loss;
+        }, model.variables);
+        const [loss, nll, kl, mse] = [value, ...parts].map((t) => t.dataSync()[0]);
+        tf.dispose([value, ...parts]);
+        if (!Number.isFinite(loss)) {
+          tf.dispose(Object.values(grads));
+          model.discardPendingStatistics();
+          throw new NumericalError(
+            `CausalMMM training loss became ${loss} in epoch ${epoch + 1} (nll ${nll}, kl ${kl}); try a lower learningRate or clipNorm`,
+          );
+        }
+        adam.step(
+          model.variables.map((v) => grads[v.name]),
+          lr,
+          options.clipNorm,
+        );
+        tf.dispose(Object.values(grads));
+        model.updateRunningStatistics();
+        sums.loss += loss * batch.length;
+        sums.nll += nll * batch.length;
+        sums.kl += kl * batch.length;
+        sums.mse += mse * batch.length;
+      }
+      const n = fitShops.length;
+      const valLoss = valShops.length
+        ? evaluate(model, data, valShops, evalMode, `${seed}/val`, L)
+        : Number.NaN;
+      const report: EpochReport = {
+        epoch: epoch + 1,
+        epochs: options.epochs,
+        loss: sums.loss / n,
+        nll: sums.nll / n,
+        kl: sums.kl / n,
+        mse: sums.mse / n,
+        valLoss,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(report);
+      onEpoch?.(report, model);
+      const score = valShops.length ? valLoss : report.loss;
+      if (!best || score < best.loss) {
+        if (best) tf.dispose(best.weights);
+        best = {
+          loss: score,
+          epoch: epoch + 1,
+          weights: snapshot([...model.variables, ...model.statistics]),
+        };
+        sinceBest = 0;
+      } else if (options.patience > 0 && ++sinceBest >= options.patience) {
+        break;
+      }
+    }
+    if (best) restore([...model.variables, ...model.statistics], best.weights);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    if (best) tf.dispose(best.weights);
+    adam.dispose();
+  }
+  return {
+    model,
+    history,
+    bestEpoch: best?.epoch ?? history.length,
+    trainShops: fitShops.length,
+    valShops: valShops.length,
+  };
+}
+
+/**
+ * Edge probabilities P(j → i) = 1 − q(z_ij = no edge) of every shop in one encoder pass
+ * per batch (amortized inference), N × N row-major per shop, zero diagonal.
+ */
+export function edgeProbabilities(model: CausalmmmModel, data: ShopSeries, mode: NormMode): Float64Array[] {
+  const N = data.nodes;
+  const out: Float64Array[] = [];
+  for (let start = 0; start < data.shops; start += 64) {
+    const batch = Array.from({ length: Math.min(64, data.shops - start) }, (_, b) => start + b);
+    const probs = tf.tidy(() => {
+      const { x } = batchTensors(data, batch);
+      return tf.sigmoid(model.edgeLogits(model.encoderInput(x), mode)).dataSync();
+    });
+    model.discardPendingStatistics();
+    for (let b = 0; b < batch.length; b++) {
+      const scores = Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N));
+      for (let i = 0; i < N; i++) scores[i * N + i] = 0;
+      out.push(scores);
+    }
+  }
+  return out;
+}
+
+/**
+ * Forecasts `horizon` steps after the end of each shop's series: the decoder reads the whole
+ * history, then feeds back its own predictions (or the known future channel values).
+ * @param knownChannels optional [S, C, horizon] future values of `channelIndices`, original units
+ * @returns [S, N, horizon] in original units
+ */
+export function forecastShops(
+  model: CausalmmmModel,
+  data: ShopSeries,
+  horizon: number,
+  seed: number,
+  knownChannels?: Float32Array,
+): Float32Array {
+  const { shops: S, nodes: N, steps: T } = data;
+  const channels = model.shape.channelIndices;
+  const C = channels.length;
+  const out = new Float32Array(S * N * horizon);
+  const rng = new Rng(seed).fork('causalmmm/forecast');
+  const mode = model.options.evalNorm;
+  for (let start = 0; start < S; start += 64) {
+    const batch = Array.from({ length: Math.min(64, S - start) }, (_, b) => start + b);
+    const B = batch.length;
+    const steps = T + horizon - 1;
+    let known: { values: tf.Tensor3D; mask: tf.Tensor1D } | undefined;
+    if (knownChannels) {
+      // The decoder reads step s's input at index s; future step h sits at index T + h.
+      const values = new Float32Array(B * N * steps);
+      const mask = new Float32Array(N);
+      for (const [b, s] of batch.entries()) {
+        for (const [c, n] of channels.entries()) {
+          mask[n] = 1;
+          const r = s * N + n;
+          for (let h = 0; h < horizon - 1; h++) {
+            values[(b * N + n) * steps + T + h] =
+              (knownChannels[(s * C + c) * horizon + h] - data.center[r]) / data.scale[r];
+          }
+        }
+      }
+      known = { values: tf.tensor3d(values, [B, N, steps]), mask: tf.tensor1d(mask) };
+    }
+    const predicted = tf.tidy(() => {
+      const { x, context } = batchTensors(data, batch);
+      const logits =
+        model.options.graph === 'learned' ? model.edgeLogits(model.encoderInput(x), mode) : undefined;
+      const edges = model.edgeWeights(logits, logisticNoise(rng, B, N), model.options.evalEdges);
+      const all = model.decode(x, edges, context, T, steps, noDropout, known);
+      return all.slice([0, 0, T - 1], [B, N, horizon]).dataSync();
+    });
+    if (known) tf.dispose([known.values, known.mask]);
+    model.discardPendingStatistics();
+    for (const [b, s] of batch.entries()) {
+      for (let n = 0; n < N; n++) {
+        const r = s * N + n;
+        for (let h = 0; h < horizon; h++) {
+          out[(s * N + n) * horizon + h] =
+            predicted[(b * N + n) * horizon + h] * data.scale[r] + data.center[r];
+        }
+      }
+      // Known spends are not forecast: they are the plan.
+      if (knownChannels) {
+        for (const [c, n] of channels.entries()) {
+          out.set(
+            knownChannels.subarray((s * C + c) * horizon, (s * C + c + 1) * horizon),
+            (s * N + n) * horizon,
+          );
+        }
+      }
+    }
+  }
+  return out;
+}

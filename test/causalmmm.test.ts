@@ -1,0 +1,267 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { causalmmm, nri } from '../src/causalmmm/method.js';
+import { CausalmmmModel, hillSaturation, offDiagonal } from '../src/causalmmm/model.js';
+import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
+import { logisticNoise, prepareSeries, trainCausalmmm } from '../src/causalmmm/train.js';
+import { simulate } from '../src/data/simulate.js';
+import { graphMetrics } from '../src/metrics/graph.js';
+import { Rng } from '../src/rng.js';
+
+beforeAll(async () => {
+  await initBackend('auto');
+});
+
+const N = 4;
+const shape = { nodes: N, encoderSteps: 12, contextSize: 2, targetIndex: 3, channelIndices: [0, 1] };
+const tiny = (overrides: Partial<CausalmmmOptions> = {}) =>
+  causalmmmOptions.parse({ hidden: 8, predictSteps: 3, ...overrides });
+
+/** Random inputs of a batch: x [B, N, 12], context [B, 2], noise [B, N, N]. */
+function inputs(B: number, seed = 1) {
+  return {
+    x: tf.randomUniform([B, N, 12], 0, 1, 'float32', seed) as tf.Tensor3D,
+    context: tf.randomUniform([B, 2], 0, 1, 'float32', seed + 1) as tf.Tensor2D,
+    noise: logisticNoise(new Rng(seed), B, N),
+  };
+}
+
+describe('CausalMMM model', () => {
+  it('has the documented shapes: logits [B, N, N], predictions [B, N, steps]', () => {
+    const model = new CausalmmmModel(shape, tiny(), new Rng(0));
+    tf.tidy(() => {
+      const { x, context, noise } = inputs(3);
+      const logits = model.edgeLogits(x, 'shop');
+      expect(logits.shape).toEqual([3, N, N]);
+      const edges = model.edgeWeights(logits, noise, 'soft');
+      expect(model.decode(x, edges, context, 9, 11).shape).toEqual([3, N, 11]);
+      // the diagonal never carries an edge
+      const diag = edges.mul(tf.eye(N).reshape([1, N, N])).sum().dataSync()[0];
+      expect(diag).toBe(0);
+    });
+    model.dispose();
+  });
+
+  it('sends a non-zero gradient to every trainable variable', () => {
+    for (const options of [tiny(), tiny({ temporal: 'adstock' }), tiny({ decoder: 'markov' })]) {
+      const model = new CausalmmmModel(shape, options, new Rng(0));
+      const { x, context, noise } = inputs(2);
+      const { value, grads } = tf.variableGrads(
+        () => model.losses(x, context, noise, 'train').loss,
+        model.variables,
+      );
+      const hill = new Set(model.saturationVariables);
+      for (const v of model.variables.filter((v) => !hill.has(v))) {
+        const norm = grads[v.name].abs().sum().dataSync()[0];
+        expect(norm, `${options.decoder}/${options.temporal}: ${v.name} ${v.shape}`).toBeGreaterThan(0);
+      }
+      tf.dispose([value, x, context, noise, ...Object.values(grads)]);
+      model.dispose();
+    }
+  });
+
+  it('saturates the target by a Hill curve with a gradient in α and γ', () => {
+    const target = tf.tensor2d([[0, 1]]);
+    const pred = tf.tensor2d([[5, 2]]);
+    const alpha = tf.tensor1d([2]);
+    const logGamma = tf.tensor1d([0]); // γ = 1
+    const out = hillSaturation(pred, target, { alpha, logGamma }).dataSync();
+    expect(out[0]).toBe(5); // channels are not saturated
+    expect(out[1]).toBeCloseTo((2 * 2 ** 2) / (2 ** 2 + 1), 5);
+    const [dAlpha, dLogGamma] = tf.grads((a: tf.Tensor, g: tf.Tensor) =>
+      hillSaturation(pred, target, { alpha: a as tf.Tensor1D, logGamma: g as tf.Tensor1D }).sum(),
+    )([alpha, logGamma]);
+    // d/dα of 2·σ(α log 2) = 2 log2 σ'(·); more half-saturation, less output
+    const s = 1 / (1 + Math.exp(-2 * Math.log(2)));
+    expect(dAlpha.dataSync()[0]).toBeCloseTo(2 * Math.log(2) * s * (1 - s), 4);
+    expect(dLogGamma.dataSync()[0]).toBeLessThan(0);
+    tf.dispose([target, pred, alpha, logGamma, dAlpha, dLogGamma]);
+  });
+
+  it('computes the KL to the prior of known logits', () => {
+    const model = new CausalmmmModel(shape, tiny({ prior: 'sparse', priorEdge: 0.2 }), new Rng(0));
+    const B = 2;
+    const logit = 1.5;
+    const kl = tf.tidy(() => model.klDivergence(tf.fill([B, N, N], logit) as tf.Tensor3D).dataSync()[0]);
+    const q1 = 1 / (1 + Math.exp(-logit));
+    const perEdge = q1 * Math.log(q1 / 0.2) + (1 - q1) * Math.log((1 - q1) / 0.8);
+    // N(N − 1) off-diagonal pairs per shop, divided by N, averaged over shops
+    expect(kl).toBeCloseTo((perEdge * N * (N - 1)) / N, 5);
+    model.dispose();
+  });
+
+  it('computes the Gaussian NLL as Σ(ŷ − y)²/(2σ²) per shop and node', () => {
+    // An empty graph and no saturation: predictions do not depend on the (absent) encoder.
+    const options = tiny({ graph: 'empty', saturation: 'none', nllVariance: 0.5 });
+    const model = new CausalmmmModel(shape, options, new Rng(0));
+    tf.tidy(() => {
+      const { x, context, noise } = inputs(2);
+      const { nll, kl, mse, loss } = model.losses(x, context, noise, 'shop');
+      const edges = model.edgeWeights(undefined, noise, 'soft');
+      const predictions = model.decode(x, edges, context, 12 - 3, 11);
+      const squared = predictions.sub(x.slice([0, 0, 1], [2, N, 11])).square().sum().dataSync()[0];
+      expect(nll.dataSync()[0]).toBeCloseTo(squared / (2 * 0.5) / (N * 2), 4);
+      expect(mse.dataSync()[0]).toBeCloseTo(squared / (2 * N * 11), 5);
+      expect(kl.dataSync()[0]).toBe(0);
+      expect(loss.dataSync()[0]).toBeCloseTo(nll.dataSync()[0], 4);
+    });
+    model.dispose();
+  });
+
+  it('computes for a batch what it computes for each shop alone', () => {
+    const model = new CausalmmmModel(shape, tiny(), new Rng(0));
+    tf.tidy(() => {
+      const { x, context, noise } = inputs(3);
+      const batch = model.losses(x, context, noise, 'shop').loss.dataSync()[0];
+      let single = 0;
+      for (let b = 0; b < 3; b++) {
+        single += model
+          .losses(
+            x.slice([b, 0, 0], [1, N, 12]),
+            context.slice([b, 0], [1, 2]),
+            noise.slice([b, 0, 0], [1, N, N]),
+            'shop',
+          )
+          .loss.dataSync()[0];
+      }
+      expect(Math.abs(batch - single / 3) / Math.abs(batch)).toBeLessThan(1e-5);
+    });
+    model.dispose();
+  });
+
+  it('samples Gumbel-softmax edges with P(edge) = σ(logit) and soft samples in (0, 1)', () => {
+    const model = new CausalmmmModel(shape, tiny({ tau: 0.5 }), new Rng(0));
+    const B = 4000;
+    const logit = 0.8;
+    const [hardMean, softMin, softInside] = tf.tidy(() => {
+      const logits = tf.fill([B, N, N], logit) as tf.Tensor3D;
+      const noise = logisticNoise(new Rng(7), B, N);
+      const mask = offDiagonal(N).reshape([1, N, N]);
+      const pairs = B * N * (N - 1);
+      const hard = model.edgeWeights(logits, noise, 'hard').sum().dataSync()[0] / pairs;
+      const soft = model.edgeWeights(logits, noise, 'soft');
+      const offDiag = soft.add(tf.sub(1, mask).mul(0.5));
+      const inside = offDiag.greater(0).logicalAnd(offDiag.less(1)).toFloat().mean().dataSync()[0];
+      return [hard, offDiag.min().dataSync()[0], inside];
+    });
+    const expected = 1 / (1 + Math.exp(-logit));
+    // 48 000 Bernoulli draws: standard error ≈ 0.002
+    expect(Math.abs(hardMean - expected)).toBeLessThan(0.01);
+    // soft samples are relaxed, not 0/1 (float32 saturates only in the far tails)
+    expect(softMin).toBeGreaterThanOrEqual(0);
+    expect(softInside).toBeGreaterThan(0.95);
+    model.dispose();
+  });
+
+  it('draws standard logistic noise (mean 0, variance π²/3)', () => {
+    const noise = Array.from(logisticNoise(new Rng(3), 2000, 5).dataSync());
+    const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
+    const variance = noise.reduce((a, b) => a + (b - mean) ** 2, 0) / noise.length;
+    expect(Math.abs(mean)).toBeLessThan(0.05);
+    expect(variance).toBeGreaterThan((Math.PI ** 2 / 3) * 0.95);
+    expect(variance).toBeLessThan((Math.PI ** 2 / 3) * 1.05);
+  });
+});
+
+describe('CausalMMM training', () => {
+  const panel = simulate({ preset: 'var', seed: 5, shops: 24, p: 4, steps: 60, sparsity: 0.4 });
+  const base = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 4 });
+
+  it('keeps tf.memory().numTensors flat across epochs', () => {
+    const counts: number[] = [];
+    const result = trainCausalmmm(
+      prepareSeries(panel, base.scale),
+      base,
+      0,
+      { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices },
+      () => counts.push(tf.memory().numTensors),
+    );
+    result.model.dispose();
+    // from epoch 2 on, the best-checkpoint copy exists: the count must not grow after that
+    expect(counts.length).toBe(4);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+  });
+
+  it('reports a NaN loss as a numerical error naming the epoch', () => {
+    const bad = simulate({ preset: 'var', seed: 5, shops: 4, p: 4, steps: 60 });
+    bad.values[17] = Number.NaN;
+    expect(() =>
+      trainCausalmmm(prepareSeries(bad, 'none'), base, 0, {
+        targetIndex: bad.targetIndex,
+        channelIndices: bad.channelIndices,
+      }),
+    ).toThrow(/loss became NaN in epoch 1/);
+  });
+
+  it('runs every ablation from its option', async () => {
+    const { history, future } = panel.splitTime(5);
+    const ablations: Partial<CausalmmmOptions>[] = [
+      { graph: 'full' },
+      { graph: 'empty' },
+      { temporal: 'none' },
+      { temporal: 'adstock' },
+      { saturation: 'none' },
+      { saturation: 'hill' },
+      { context: 'none' },
+      { decoder: 'markov' },
+      { candidate: 'tanh' },
+      { evalEdges: 'hard', hardTraining: true },
+      { evalEdges: 'mean', evalNorm: 'running' },
+      { encoderWindow: 'history', prior: 'sparse' },
+      { dropout: 0.1, clipNorm: 1 },
+    ];
+    for (const ablation of ablations) {
+      const options = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 1, ...ablation });
+      const output = await causalmmm.run({ panel: history, horizon: 5, seed: 0 }, options);
+      expect(output.forecasts, JSON.stringify(ablation)).toHaveLength(panel.shops * panel.nodeCount * 5);
+      expect(output.forecasts!.every(Number.isFinite)).toBe(true);
+      expect(output.graphScores === undefined, JSON.stringify(ablation)).toBe(ablation.graph !== undefined);
+    }
+    expect(future.steps).toBe(5);
+  });
+
+  it('uses known future spends: channels are the plan, the target follows it', async () => {
+    const { history, future } = panel.splitTime(5);
+    const C = panel.channelIndices.length;
+    const planned = new Float32Array(panel.shops * C * 5);
+    for (let s = 0; s < panel.shops; s++) {
+      for (const [c, n] of panel.channelIndices.entries()) {
+        planned.set(future.series(s, n), (s * C + c) * 5);
+      }
+    }
+    const options = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 2 });
+    const withPlan = await causalmmm.run({ panel: history, horizon: 5, seed: 0, futureChannels: planned }, options);
+    const without = await causalmmm.run({ panel: history, horizon: 5, seed: 0 }, options);
+    const [c0] = panel.channelIndices;
+    expect(Array.from(withPlan.forecasts!.subarray(c0 * 5, c0 * 5 + 5))).toEqual(
+      Array.from(future.series(0, c0)),
+    );
+    expect(withPlan.forecasts).not.toEqual(without.forecasts);
+  });
+
+  it('rejects unknown and out-of-range options', () => {
+    expect(() => causalmmm.options.parse({ hiden: 3 })).toThrow();
+    expect(() => causalmmm.options.parse({ tau: 0 })).toThrow();
+    expect(() => causalmmm.options.parse({ graph: 'dense' })).toThrow();
+    expect(() => nri.options.parse({ epochs: -1 })).toThrow();
+  });
+
+  it('makes nri the CausalMMM code with the Markov decoder and no saturation', () => {
+    const options = nri.options.parse({});
+    expect(options.decoder).toBe('markov');
+    expect(options.saturation).toBe('none');
+    expect(options.hidden).toBe(causalmmm.options.parse({}).hidden);
+  });
+});
+
+describe('CausalMMM on easy data', () => {
+  it('recovers a shared sparse graph across shops (AUROC ≥ 0.9)', async () => {
+    const panel = simulate({ preset: 'var', seed: 2, shops: 40, p: 5, steps: 80, sparsity: 0.3 });
+    const options = causalmmm.options.parse(causalmmm.testConfig);
+    const output = await causalmmm.run({ panel, horizon: 0, seed: 0 }, options);
+    const truths = Array.from({ length: panel.shops }, (_, s) => panel.trueGraph(s)!);
+    const { auroc } = graphMetrics(truths, output.graphScores!, undefined, panel.nodeCount);
+    expect(auroc).toBeGreaterThanOrEqual(0.9);
+  });
+});
