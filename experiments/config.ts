@@ -119,7 +119,7 @@ export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
 export function parseExperimentConfig(text: string, file: string): ExperimentConfig {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: false });
+    raw = YAML.parse(text, { prettyErrors: false, merge: true });
   } catch (err) {
     const e = err as { message: string; linePos?: { line: number }[] };
     const line = e.linePos?.[0]?.line;

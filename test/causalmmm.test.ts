@@ -37,7 +37,10 @@ describe('CausalMMM model', () => {
       const edges = model.edgeWeights(logits, noise, 'soft');
       expect(model.decode(x, edges, context, 9, 11).shape).toEqual([3, N, 11]);
       // the diagonal never carries an edge
-      const diag = edges.mul(tf.eye(N).reshape([1, N, N])).sum().dataSync()[0];
+      const diag = edges
+        .mul(tf.eye(N).reshape([1, N, N]))
+        .sum()
+        .dataSync()[0];
       expect(diag).toBe(0);
     });
     model.dispose();
@@ -100,7 +103,11 @@ describe('CausalMMM model', () => {
       const { nll, kl, mse, loss } = model.losses(x, context, noise, 'shop');
       const edges = model.edgeWeights(undefined, noise, 'soft');
       const predictions = model.decode(x, edges, context, 12 - 3, 11);
-      const squared = predictions.sub(x.slice([0, 0, 1], [2, N, 11])).square().sum().dataSync()[0];
+      const squared = predictions
+        .sub(x.slice([0, 0, 1], [2, N, 11]))
+        .square()
+        .sum()
+        .dataSync()[0];
       expect(nll.dataSync()[0]).toBeCloseTo(squared / (2 * 0.5) / (N * 2), 4);
       expect(mse.dataSync()[0]).toBeCloseTo(squared / (2 * N * 11), 5);
       expect(kl.dataSync()[0]).toBe(0);
@@ -231,7 +238,10 @@ describe('CausalMMM training', () => {
       }
     }
     const options = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 2 });
-    const withPlan = await causalmmm.run({ panel: history, horizon: 5, seed: 0, futureChannels: planned }, options);
+    const withPlan = await causalmmm.run(
+      { panel: history, horizon: 5, seed: 0, futureChannels: planned },
+      options,
+    );
     const without = await causalmmm.run({ panel: history, horizon: 5, seed: 0 }, options);
     const [c0] = panel.channelIndices;
     expect(Array.from(withPlan.forecasts!.subarray(c0 * 5, c0 * 5 + 5))).toEqual(

@@ -321,6 +321,10 @@ export class CausalmmmModel {
         ? this.recurrentStep(dec, B, N, H, edgeRows, edgeSum, dropout)
         : this.markovStep(dec, B, N, H, edgeRows);
 
+    // Predictions of teacher-forced steps are never read back, so they are saturated in one
+    // batched op after the loop; from the last teacher-forced step on, each is saturated
+    // before it becomes the next input.
+    const fedBack = Math.max(0, Math.min(truthSteps - 1, steps));
     const saturate = (pred: tf.Tensor2D): tf.Tensor2D => (hill ? hillSaturation(pred, target, hill) : pred);
 
     const predictions: tf.Tensor2D[] = [];
@@ -336,9 +340,25 @@ export class CausalmmmModel {
         carried = carried ? (input.add(carried.mul(adstock)) as tf.Tensor2D) : input;
         input = carried;
       }
-      predictions.push(saturate(step(input)));
+      const raw = step(input);
+      predictions.push(s < fedBack ? raw : saturate(raw));
     }
-    return tf.stack(predictions, 2) as tf.Tensor3D;
+    if (!hill || fedBack === 0) return tf.stack(predictions, 2) as tf.Tensor3D;
+    // [B·S, N] rows, one per (shop, step), saturated at once with α, γ repeated per step
+    const forced = tf.stack(predictions.slice(0, fedBack), 1).reshape([B * fedBack, N]) as tf.Tensor2D;
+    const repeat = (v: tf.Tensor1D) =>
+      v
+        .reshape([B, 1])
+        .tile([1, fedBack])
+        .reshape([B * fedBack]) as tf.Tensor1D;
+    const saturated = hillSaturation(forced, target, {
+      alpha: repeat(hill.alpha),
+      logGamma: repeat(hill.logGamma),
+    })
+      .reshape([B, fedBack, N])
+      .transpose([0, 2, 1]);
+    if (fedBack === steps) return saturated as tf.Tensor3D;
+    return tf.concat([saturated, tf.stack(predictions.slice(fedBack), 2)], 2) as tf.Tensor3D;
   }
 
   private recurrentStep(
