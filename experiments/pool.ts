@@ -1,0 +1,141 @@
+/**
+ * A pool of worker processes that run grid cells: each worker is a separate Node process
+ * (its own tfjs backend and memory), forked with tsx's loader so it runs the TypeScript
+ * sources like the CLI does, under vitest too. The parent hands out one cell at a time, in
+ * grid order, to whichever worker is free; results are keyed by the cell's grid index, so
+ * they do not depend on the pool size or on which worker ran what.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UserError } from '../src/errors.js';
+import type { TrainingProgress } from '../src/methods/method.js';
+import type { PlannedCell } from './cells.js';
+import type { ExperimentConfig } from './config.js';
+import type { CellRun } from './runner.js';
+
+export type ToWorker =
+  | { type: 'init'; config: ExperimentConfig; backend: string }
+  | { type: 'run'; cell: PlannedCell };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; index: number; event: TrainingProgress }
+  | { type: 'done'; index: number; outcome: CellRun }
+  | { type: 'fatal'; message: string; stack?: string; userError: boolean };
+
+export interface PoolEvents {
+  started(slot: number, cell: PlannedCell): void;
+  training(slot: number, cell: PlannedCell, event: TrainingProgress): void;
+  /**
+   * `lost` is true when the worker died while running the cell (killed, out of memory):
+   * the failure says nothing about the cell, so it is not saved and a rerun retries it.
+   */
+  finished(slot: number, cell: PlannedCell, outcome: CellRun, lost: boolean): void;
+}
+
+const workerFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Runs `cells` on `size` worker processes; resolves when every cell has finished. */
+export function runInPool(
+  config: ExperimentConfig,
+  backend: string,
+  cells: readonly PlannedCell[],
+  size: number,
+  events: PoolEvents,
+): Promise<void> {
+  const queue = [...cells];
+  const byIndex = new Map(cells.map((cell) => [cell.index, cell]));
+  let remaining = cells.length;
+  const children: ChildProcess[] = [];
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const stopAll = () => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    };
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      stopAll();
+      reject(err);
+    };
+    const finishIfDone = () => {
+      if (remaining > 0 || settled) return;
+      settled = true;
+      for (const child of children) if (child.connected) child.disconnect();
+      resolve();
+    };
+
+    const spawn = (slot: number) => {
+      // Explicit execArgv: the parent's (vitest's, a debugger's) flags must not leak in.
+      const child = fork(workerFile, [], {
+        execArgv: ['--import', tsxLoader],
+        serialization: 'advanced',
+        // A worker's stray output (tfjs notices) goes to stderr: stdout carries the tables.
+        stdio: ['ignore', 2, 2, 'ipc'],
+      });
+      children[slot] = child;
+      let ready = false;
+      let current: PlannedCell | undefined;
+      const next = () => {
+        current = queue.shift();
+        if (current) {
+          events.started(slot, current);
+          child.send({ type: 'run', cell: current } satisfies ToWorker);
+        } else if (child.connected) {
+          child.disconnect();
+        }
+      };
+      child.on('message', (message: FromWorker) => {
+        if (settled) return;
+        switch (message.type) {
+          case 'ready':
+            ready = true;
+            next();
+            break;
+          case 'progress':
+            events.training(slot, byIndex.get(message.index)!, message.event);
+            break;
+          case 'done':
+            remaining--;
+            events.finished(slot, byIndex.get(message.index)!, message.outcome, false);
+            current = undefined;
+            next();
+            finishIfDone();
+            break;
+          case 'fatal':
+            if (message.userError) fail(new UserError(message.message));
+            else fail(Object.assign(new Error(message.message), { stack: message.stack }));
+            break;
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (settled) return;
+        if (!ready) {
+          fail(new Error(`worker process ${slot + 1} exited during start-up (${signal ?? `code ${code}`})`));
+          return;
+        }
+        if (current) {
+          const reason = `worker process exited (${signal ?? `code ${code}`}) while running this cell`;
+          remaining--;
+          events.finished(
+            slot,
+            current,
+            { status: 'failed', error: reason, metrics: {}, seconds: 0, shops: 0 },
+            true,
+          );
+          current = undefined;
+        }
+        // Replace a lost worker while work is left; a worker that ran out of work just ends.
+        if (queue.length > 0) spawn(slot);
+        finishIfDone();
+      });
+      child.send({ type: 'init', config, backend } satisfies ToWorker);
+    };
+
+    for (let slot = 0; slot < Math.min(size, cells.length); slot++) spawn(slot);
+    finishIfDone();
+  });
+}
