@@ -22,7 +22,7 @@ import {
   writeCellRecord,
 } from './cells.js';
 import type { ExperimentConfig, MethodSpec } from './config.js';
-import { DatasetCache, dependsOnSeed } from './datasets.js';
+import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
 import type { CellResult, ResultsFile } from './results.js';
 import { csvTable, markdownTables, summarize } from './tables.js';
@@ -212,11 +212,13 @@ export async function runExperiment(
   const grid = planCells(config, variants, { codeVersion: version, backend });
   const cells = shardCells(grid, options.shard);
   const configPath = path.relative(process.cwd(), path.resolve(config.file));
-  // Files are read before the first cell runs, so a bad data file stops the run at once.
+  // Every dataset is read (and checked against the horizon) before the first cell runs, so
+  // bad data stop the run at once with nothing written.
   const data = new DatasetCache(config.datasets, config.baseDir, config.datasets.length + 1);
-  config.datasets.forEach((spec, d) => {
-    if (!dependsOnSeed(spec) && cells.some((cell) => cell.datasetIndex === d)) data.get(d, config.seeds[0]);
-  });
+  for (const d of new Set(cells.map((cell) => cell.datasetIndex))) {
+    const panel = data.get(d, cells[0].seed);
+    if (config.horizon > 0) panel.splitTime(config.horizon);
+  }
 
   const finished = new Map<number, CellResult>();
   const { cellsDir } = options;
