@@ -116,6 +116,8 @@ describe('runner at scale', () => {
     expect(merged.missing).toBe(0);
     expect(merged.tableMetrics).toEqual(['auroc', 'auprc']);
     expect(numbers(merged.results.cells)).toBe(numbers(whole.cells));
+    expectUserError(() => mergeRuns([path.join(dirs[0], 'nowhere')]), 'nowhere: no such directory');
+    expectUserError(() => mergeRuns([path.join(dirs[0], 'cells')]), 'no cells/ folder');
   });
 
   it('assigns cells to shards by grid position and rejects a bad --shard', () => {
