@@ -122,7 +122,8 @@ export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
 export function parseExperimentConfig(text: string, file: string): ExperimentConfig {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: false });
+    // logLevel error: YAML's warnings (e.g. about a [] key) would print as extra lines; zod reports the field.
+    raw = YAML.parse(text, { prettyErrors: false, logLevel: 'error' });
   } catch (err) {
     const e = err as { message: string; linePos?: { line: number }[] };
     const line = e.linePos?.[0]?.line;

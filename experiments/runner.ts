@@ -198,6 +198,19 @@ export interface RunOptions {
   shard?: Shard;
 }
 
+/**
+ * Reads every dataset that `cells` use and checks it against the forecast horizon, so that bad
+ * data stop a run before its first cell, with nothing written. Keeps them for the cells.
+ */
+export function loadCellData(config: ExperimentConfig, cells: readonly PlannedCell[]): DatasetCache {
+  const data = new DatasetCache(config.datasets, config.baseDir, config.datasets.length + 1);
+  for (const d of new Set(cells.map((cell) => cell.datasetIndex))) {
+    const panel = data.get(d, cells[0].seed);
+    if (config.horizon > 0) panel.splitTime(config.horizon);
+  }
+  return data;
+}
+
 const cellName = (cell: PlannedCell) => `${cell.dataset} × ${cell.label} seed ${cell.seed}`;
 
 /** Runs every (seed × dataset × method variant) cell of an experiment (or of one shard of it). */
@@ -212,13 +225,7 @@ export async function runExperiment(
   const grid = planCells(config, variants, { codeVersion: version, backend });
   const cells = shardCells(grid, options.shard);
   const configPath = path.relative(process.cwd(), path.resolve(config.file));
-  // Every dataset is read (and checked against the horizon) before the first cell runs, so
-  // bad data stop the run at once with nothing written.
-  const data = new DatasetCache(config.datasets, config.baseDir, config.datasets.length + 1);
-  for (const d of new Set(cells.map((cell) => cell.datasetIndex))) {
-    const panel = data.get(d, cells[0].seed);
-    if (config.horizon > 0) panel.splitTime(config.horizon);
-  }
+  const data = loadCellData(config, cells);
 
   const finished = new Map<number, CellResult>();
   const { cellsDir } = options;
