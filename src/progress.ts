@@ -115,8 +115,15 @@ export function terminalProgress(stream: NodeJS.WriteStream): GridProgress {
   let main: cliProgress.SingleBar | undefined;
   const workers: cliProgress.SingleBar[] = [];
   const show = (slot: number, text: string) => workers[slot]?.update({ line: `  [${slot + 1}] ${text}` });
+  // Ctrl-C: give the terminal its cursor back, then die as an interrupted process does (finished
+  // cells are on disk already).
+  const interrupted = () => {
+    multibar.stop();
+    process.exit(130);
+  };
   return {
     begin(start) {
+      process.once('SIGINT', interrupted);
       main = multibar.create(start.total, start.done, { experiment: start.experiment });
       for (let slot = 0; slot < Math.max(1, start.workers); slot++) {
         workers.push(multibar.create(1, 0, { line: `  [${slot + 1}] idle` }));
@@ -137,6 +144,8 @@ export function terminalProgress(stream: NodeJS.WriteStream): GridProgress {
       multibar.log(`${text}\n`);
     },
     end() {
+      process.removeListener('SIGINT', interrupted);
+      multibar.update(); // flushes lines logged since the last frame; stop() would drop them
       multibar.stop();
     },
   };
