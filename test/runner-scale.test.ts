@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cellFile, parseShard, planCells, shardCells } from '../experiments/cells.js';
@@ -49,7 +50,9 @@ const ranCells = (lines: string[]) => lines.filter((l) => /\[\d+\/\d+\]/.test(l)
 
 describe('runner at scale', () => {
   it('gives byte-identical numbers on 1 worker (in-process) and on a pool of 2 worker processes', async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const one = await runExperiment(config(), { workers: 1 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     const two = await runExperiment(config(), { workers: 2 });
     expect(two.cells).toHaveLength(12);
     expect(two.cells.filter((c) => c.status === 'failed').map((c) => c.label)).toEqual(
