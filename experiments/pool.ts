@@ -38,18 +38,35 @@ export interface PoolEvents {
 const workerFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-/** Runs `cells` on `size` worker processes; resolves when every cell has finished. */
+/** Runs one cell in the calling process (the runner's in-process path). */
+export type LocalRunner = (
+  cell: PlannedCell,
+  onProgress: (event: TrainingProgress) => void,
+) => Promise<CellRun>;
+
+/**
+ * Runs `cells` on `size` worker processes; resolves when every cell has finished.
+ *
+ * A worker takes seconds to start (loading tfjs), about as long as this process took to get
+ * here. With `runLocal`, this process starts on the cells itself and forks the workers only once
+ * the work left (its mean cell time so far × cells left) exceeds twice that start-up time, so a
+ * small grid never pays for workers; it stops taking cells as soon as a worker is ready, and
+ * from then on only hands them out.
+ */
 export function runInPool(
   config: ExperimentConfig,
   backend: string,
   cells: readonly PlannedCell[],
   size: number,
   events: PoolEvents,
+  runLocal?: LocalRunner,
 ): Promise<void> {
   const queue = [...cells];
   const byIndex = new Map(cells.map((cell) => [cell.index, cell]));
   let remaining = cells.length;
+  let anyReady = false;
   const children: ChildProcess[] = [];
+  const readyChildren = new Set<ChildProcess>();
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const stopAll = () => {
@@ -64,8 +81,35 @@ export function runInPool(
     const finishIfDone = () => {
       if (remaining > 0 || settled) return;
       settled = true;
-      for (const child of children) if (child.connected) child.disconnect();
+      for (const child of children) {
+        // A worker still starting has nothing to do: stop it rather than wait for its start-up.
+        if (!readyChildren.has(child) && child.exitCode === null) child.kill('SIGTERM');
+        else if (child.connected) child.disconnect();
+      }
       resolve();
+    };
+    let spawned = false;
+    const spawnAll = () => {
+      spawned = true;
+      for (let slot = 0; slot < Math.min(size, queue.length); slot++) spawn(slot);
+    };
+    const runLocally = async (local: LocalRunner) => {
+      const startupMs = Math.min(Math.max(performance.now(), 500), 10_000);
+      const began = performance.now();
+      let ran = 0;
+      while (!anyReady && !settled && queue.length > 0) {
+        const cell = queue.shift()!;
+        events.started(0, cell);
+        const run = await local(cell, (event) => events.training(0, cell, event));
+        remaining--;
+        ran++;
+        events.finished(0, cell, run, false);
+        const leftMs = ((performance.now() - began) / ran) * queue.length;
+        if (!spawned && leftMs > 2 * startupMs) spawnAll();
+        // Let a worker's "ready" message in before taking the next cell.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      finishIfDone();
     };
 
     const spawn = (slot: number) => {
@@ -93,6 +137,8 @@ export function runInPool(
         switch (message.type) {
           case 'ready':
             ready = true;
+            anyReady = true;
+            readyChildren.add(child);
             next();
             break;
           case 'progress':
@@ -135,7 +181,8 @@ export function runInPool(
       child.send({ type: 'init', config, backend } satisfies ToWorker);
     };
 
-    for (let slot = 0; slot < Math.min(size, cells.length); slot++) spawn(slot);
-    finishIfDone();
+    if (!runLocal) spawnAll();
+    else
+      runLocally(runLocal).catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
   });
 }

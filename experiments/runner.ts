@@ -196,6 +196,11 @@ export interface RunOptions {
   force?: boolean;
   /** Run only this shard's cells (see experiments/cells.ts shardCells). */
   shard?: Shard;
+  /**
+   * With a pool, run cells in this process too until the first worker is ready (default true);
+   * false sends every cell to a worker process.
+   */
+  localStart?: boolean;
 }
 
 /**
@@ -266,24 +271,29 @@ export async function runExperiment(
       failed,
     );
   };
+  const runHere = (cell: PlannedCell, onProgress: (event: TrainingProgress) => void) =>
+    runPlannedCell(config, cell, variants[cell.variantIndex], data, onProgress);
   try {
     if (workers === 1) {
       for (const cell of todo) {
         progress.cellStarted(0, cellName(cell));
-        const onProgress = (event: TrainingProgress) => progress.training(0, cellName(cell), event);
-        record(
-          0,
-          cell,
-          await runPlannedCell(config, cell, variants[cell.variantIndex], data, onProgress),
-          false,
-        );
+        record(0, cell, await runHere(cell, (event) => progress.training(0, cellName(cell), event)), false);
       }
     } else {
-      await runInPool(config, backend, todo, workers, {
-        started: (slot, cell) => progress.cellStarted(slot, cellName(cell)),
-        training: (slot, cell, event) => progress.training(slot, cellName(cell), event),
+      const events = {
+        started: (slot: number, cell: PlannedCell) => progress.cellStarted(slot, cellName(cell)),
+        training: (slot: number, cell: PlannedCell, event: TrainingProgress) =>
+          progress.training(slot, cellName(cell), event),
         finished: record,
-      });
+      };
+      await runInPool(
+        config,
+        backend,
+        todo,
+        workers,
+        events,
+        options.localStart === false ? undefined : runHere,
+      );
     }
   } finally {
     progress.end();

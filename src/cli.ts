@@ -22,6 +22,7 @@ interface RunArgs {
   workers: number;
   shard?: string;
   force: boolean;
+  localStart: boolean;
 }
 
 function checkWorkers(workers: number): number {
@@ -53,6 +54,7 @@ async function runCommand(args: RunArgs): Promise<void> {
     workers,
     shard,
     force: args.force,
+    localStart: args.localStart,
     cellsDir: path.join(outDir, 'cells'),
   });
   reportWritten(results, outDir, writeResults(results, outDir, config.metrics));
@@ -105,6 +107,12 @@ export async function main(argv: string[]): Promise<void> {
           .option('shard', {
             type: 'string',
             describe: 'run only shard i of n (0-based, e.g. 0/4): every n-th cell of the grid',
+          })
+          .option('local-start', {
+            type: 'boolean',
+            default: true,
+            describe:
+              'run cells in this process until a worker is ready, and fork workers only for grids long enough to pay their start-up (--no-local-start: every cell on a worker)',
           })
           .option('force', {
             type: 'boolean',

@@ -58,11 +58,15 @@ describe('run under faults', () => {
     const cellsDir = path.join(out, 'cells');
     const finished = () =>
       existsSync(cellsDir) ? readdirSync(cellsDir).filter((f) => !f.startsWith('.')) : [];
-    const child = spawn(process.execPath, [bin, 'run', config, '--out', out, '--workers', '2'], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-      env: { ...process.env, CI: 'true' },
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', config, '--out', out, '--workers', '2', '--no-local-start'],
+      {
+        cwd: repoRoot,
+        stdio: 'ignore',
+        env: { ...process.env, CI: 'true' },
+      },
+    );
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const deadline = Date.now() + 90_000;
     while (finished().length < 3 && Date.now() < deadline) await sleep(20);

@@ -49,16 +49,19 @@ function recorder() {
 const ranCells = (lines: string[]) => lines.filter((l) => /\[\d+\/\d+\]/.test(l)).length;
 
 describe('runner at scale', () => {
-  it('gives byte-identical numbers on 1 worker (in-process) and on a pool of 2 worker processes', async () => {
+  it('gives byte-identical numbers on 1 worker (in-process), on a pool of 2 worker processes, and on a mixed start', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const one = await runExperiment(config(), { workers: 1 });
     expect(tf.memory().numTensors).toBe(tensorsBefore);
-    const two = await runExperiment(config(), { workers: 2 });
+    const two = await runExperiment(config(), { workers: 2, localStart: false });
     expect(two.cells).toHaveLength(12);
     expect(two.cells.filter((c) => c.status === 'failed').map((c) => c.label)).toEqual(
       Array(4).fill('too-long-lag'),
     );
     expect(numbers(two.cells)).toBe(numbers(one.cells));
+    // The default pool starts on cells in this process while workers load: same numbers.
+    const mixed = await runExperiment(config(), { workers: 2 });
+    expect(numbers(mixed.cells)).toBe(numbers(one.cells));
     expect(two.cells.map((c) => c.shops)).toEqual(one.cells.map((c) => c.shops));
   });
 
