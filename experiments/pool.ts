@@ -157,6 +157,8 @@ export function runInPool(
             break;
         }
       });
+      // The process could not be started or messaged (e.g. out of process slots).
+      child.on('error', (err) => fail(err));
       child.on('exit', (code, signal) => {
         if (settled) return;
         if (!ready) {
