@@ -13,6 +13,7 @@ import { UserError } from '../src/errors.js';
 import type { TrainingProgress } from '../src/methods/method.js';
 import type { PlannedCell } from './cells.js';
 import type { ExperimentConfig } from './config.js';
+import { dependsOnSeed } from './datasets.js';
 import type { CellRun } from './runner.js';
 
 export type ToWorker =
@@ -62,6 +63,19 @@ export function runInPool(
   runLocal?: LocalRunner,
 ): Promise<void> {
   const queue = [...cells];
+  const dataKey = (cell: PlannedCell) =>
+    dependsOnSeed(config.datasets[cell.datasetIndex])
+      ? `${cell.datasetIndex}@${cell.seed}`
+      : `${cell.datasetIndex}`;
+  /**
+   * The next cell for a worker: among the next few in grid order, one on the data the worker
+   * loaded last, so that workers do not each load (or simulate) the same dataset.
+   */
+  const takeNext = (lastData: string | undefined): PlannedCell | undefined => {
+    const window = Math.min(queue.length, 2 * size);
+    const i = lastData === undefined ? -1 : queue.slice(0, window).findIndex((c) => dataKey(c) === lastData);
+    return queue.splice(Math.max(i, 0), 1)[0];
+  };
   const byIndex = new Map(cells.map((cell) => [cell.index, cell]));
   let remaining = cells.length;
   let anyReady = false;
@@ -123,9 +137,11 @@ export function runInPool(
       children[slot] = child;
       let ready = false;
       let current: PlannedCell | undefined;
+      let lastData: string | undefined;
       const next = () => {
-        current = queue.shift();
+        current = takeNext(lastData);
         if (current) {
+          lastData = dataKey(current);
           events.started(slot, current);
           child.send({ type: 'run', cell: current } satisfies ToWorker);
         } else if (child.connected) {
