@@ -10,9 +10,10 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    const fd = openSync(tmp, 'w');
+    writeFileSync(tmp, contents);
+    // fsync through a second descriptor flushes the same file: its data reach the disk before the rename.
+    const fd = openSync(tmp, 'r');
     try {
-      writeFileSync(fd, contents);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
