@@ -89,6 +89,9 @@ export const METRIC_NAMES = [
   'mape@h',
 ];
 
+/** A seed count beyond this is a typo, not a study (and would build a huge grid). */
+const MAX_SEEDS = 10_000;
+
 export const experimentConfigSchema = z.strictObject({
   experiment: z
     .string()
@@ -97,7 +100,7 @@ export const experimentConfigSchema = z.strictObject({
   description: z.string().optional(),
   /** A list of seeds, or a count n meaning seeds 0 … n−1. */
   seeds: z
-    .union([z.array(z.int().nonnegative()).min(1), z.int().positive()])
+    .union([z.array(z.int().nonnegative()).min(1), z.int().positive().max(MAX_SEEDS)])
     .default([0])
     .transform((s) => (typeof s === 'number' ? Array.from({ length: s }, (_, i) => i) : s)),
   backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('auto'),
@@ -119,7 +122,8 @@ export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
 export function parseExperimentConfig(text: string, file: string): ExperimentConfig {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: false, merge: true });
+    // logLevel error: YAML's warnings (e.g. about a [] key) would print as extra lines; zod reports the field.
+    raw = YAML.parse(text, { prettyErrors: false, logLevel: 'error', merge: true });
   } catch (err) {
     const e = err as { message: string; linePos?: { line: number }[] };
     const line = e.linePos?.[0]?.line;

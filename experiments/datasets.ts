@@ -42,3 +42,32 @@ export function loadDataset(spec: DatasetSpec, seed: number, baseDir: string): P
       return firstShops(readCausalmmmRelease(resolve(spec.path)), spec.shops, spec.path);
   }
 }
+
+/**
+ * The datasets of a config, loaded on first use and kept for the next cells that use them:
+ * fixed data (files, pinned simulations) once per run, seed-dependent simulations per seed.
+ * Holds at most `capacity` panels, dropping the least recently used.
+ */
+export class DatasetCache {
+  private readonly panels = new Map<string, Panel>();
+
+  constructor(
+    private readonly datasets: readonly DatasetSpec[],
+    private readonly baseDir: string,
+    private readonly capacity = 4,
+  ) {}
+
+  get(datasetIndex: number, seed: number): Panel {
+    const spec = this.datasets[datasetIndex];
+    const key = dependsOnSeed(spec) ? `${datasetIndex}@${seed}` : String(datasetIndex);
+    let panel = this.panels.get(key);
+    if (panel) {
+      this.panels.delete(key);
+    } else {
+      panel = loadDataset(spec, seed, this.baseDir);
+      if (this.panels.size >= this.capacity) this.panels.delete(this.panels.keys().next().value!);
+    }
+    this.panels.set(key, panel);
+    return panel;
+  }
+}

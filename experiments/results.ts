@@ -24,5 +24,7 @@ export interface ResultsFile {
   codeVersion: string;
   backend: string;
   config: string;
+  /** `i/n` when the run was one shard of the grid (`--shard`); absent for a whole grid. */
+  shard?: string;
   cells: CellResult[];
 }

@@ -1,28 +1,72 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { parseShard } from '../experiments/cells.js';
 import { loadExperimentConfig } from '../experiments/config.js';
+import { mergeRuns, writeMergedCells } from '../experiments/merge.js';
+import type { ResultsFile } from '../experiments/results.js';
 import { runExperiment, writeResults } from '../experiments/runner.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
 import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
 import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
+import { progressFor } from './progress.js';
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
 
-async function runCommand(args: { config: string; out?: string; backend?: string }): Promise<void> {
+interface RunArgs {
+  config: string;
+  out?: string;
+  backend?: string;
+  workers: number;
+  shard?: string;
+  force: boolean;
+  localStart: boolean;
+}
+
+function checkWorkers(workers: number): number {
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new UserError(`--workers: expected a whole number ≥ 1, got ${workers}`);
+  }
+  return workers;
+}
+
+/** Prints the tables and where they went; exit code 1 when some cells failed. */
+function reportWritten(results: ResultsFile, outDir: string, markdown: string): void {
+  process.stdout.write(`${markdown}\n`);
+  const failed = results.cells.filter((c) => c.status === 'failed').length;
+  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,cells/}`);
+  if (failed > 0) {
+    stderr(`${failed} of ${results.cells.length} cells failed`);
+    process.exitCode = 1;
+  }
+}
+
+async function runCommand(args: RunArgs): Promise<void> {
+  const workers = checkWorkers(args.workers);
+  const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const config = loadExperimentConfig(args.config);
   const outDir = path.resolve(args.out ?? path.join('results', config.experiment));
   const results = await runExperiment(config, {
     backend: args.backend as BackendChoice | undefined,
-    log: stderr,
+    progress: progressFor(process.stderr),
+    workers,
+    shard,
+    force: args.force,
+    localStart: args.localStart,
+    cellsDir: path.join(outDir, 'cells'),
   });
-  const markdown = writeResults(results, outDir, config.metrics);
-  process.stdout.write(`${markdown}\n`);
-  const failed = results.cells.filter((c) => c.status === 'failed').length;
-  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv}`);
-  if (failed > 0) {
-    stderr(`${failed} of ${results.cells.length} cells failed`);
+  reportWritten(results, outDir, writeResults(results, outDir, config.metrics));
+}
+
+function mergeCommand(args: { dirs: string[]; out: string }): void {
+  const merged = mergeRuns(args.dirs);
+  const outDir = path.resolve(args.out);
+  writeMergedCells(merged, outDir);
+  reportWritten(merged.results, outDir, writeResults(merged.results, outDir, merged.tableMetrics));
+  if (merged.missing > 0) {
+    stderr(`${merged.missing} of ${merged.records[0].total} cells are missing (a shard has not finished)`);
     process.exitCode = 1;
   }
 }
@@ -54,8 +98,42 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('config', { type: 'string', demandOption: true, describe: 'experiment config (YAML)' })
           .option('out', { type: 'string', describe: 'output folder (default results/<experiment>)' })
-          .option('backend', { choices: BACKEND_CHOICES, describe: 'tfjs backend (overrides the config)' }),
-      (args) => runCommand(args as { config: string; out?: string; backend?: string }),
+          .option('backend', { choices: BACKEND_CHOICES, describe: 'tfjs backend (overrides the config)' })
+          .option('workers', {
+            type: 'number',
+            default: availableParallelism(),
+            describe: 'worker processes running cells in parallel (1 = in this process)',
+          })
+          .option('shard', {
+            type: 'string',
+            describe: 'run only shard i of n (0-based, e.g. 0/4): every n-th cell of the grid',
+          })
+          .option('local-start', {
+            type: 'boolean',
+            default: true,
+            describe:
+              'run cells in this process until a worker is ready, and fork workers only for grids long enough to pay their start-up (--no-local-start: every cell on a worker)',
+          })
+          .option('force', {
+            type: 'boolean',
+            default: false,
+            describe: 'recompute cells already finished in DIR/cells/',
+          }),
+      (args) => runCommand(args as unknown as RunArgs),
+    )
+    .command(
+      'merge <dirs..>',
+      'merge the output folders of sharded runs into one results.json and tables',
+      (y) =>
+        y
+          .positional('dirs', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'output folders of `run --shard`',
+          })
+          .option('out', { type: 'string', demandOption: true, describe: 'folder of the merged results' }),
+      (args) => mergeCommand(args as unknown as { dirs: string[]; out: string }),
     )
     .command(
       'simulate <preset>',
@@ -76,7 +154,7 @@ export async function main(argv: string[]): Promise<void> {
           args as { preset: string; seed: number; shops?: number; steps?: number; out: string },
         ),
     )
-    .demandCommand(1, 'name a command: run or simulate')
+    .demandCommand(1, 'name a command: run, merge or simulate')
     .strict()
     .help()
     .version(false)

@@ -5,6 +5,11 @@
  */
 export class UserError extends Error {
   override readonly name = 'UserError';
+
+  /** Line breaks (e.g. in a JSON parser's excerpt of the bad text) are folded: one line, always. */
+  constructor(message: string) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+  }
 }
 
 /** Exit code for user errors, shared by every command (see ../shared/docs/interfaces.md). */

@@ -193,8 +193,8 @@ export function trainCausalmmm(
   options: CausalmmmOptions,
   seed: number,
   shape: { targetIndex: number; channelIndices: readonly number[] },
-  /** Called after every epoch with the model's current (not best) weights. */
-  onEpoch?: (report: EpochReport, model: CausalmmmModel) => void,
+  /** Called after every epoch with the model's current (not best) weights and the shop split. */
+  onEpoch?: (report: EpochReport, model: CausalmmmModel, split: { fit: number[]; val: number[] }) => void,
 ): TrainResult {
   const root = new Rng(seed).fork('causalmmm');
   const { shops: S, nodes: N, steps: T } = data;
@@ -279,7 +279,7 @@ export function trainCausalmmm(
         seconds: (performance.now() - started) / 1000,
       };
       history.push(report);
-      onEpoch?.(report, model);
+      onEpoch?.(report, model, { fit: fitShops, val: valShops });
       const score = valShops.length ? valLoss : report.loss;
       if (!best || score < best.loss) {
         if (best) tf.dispose(best.weights);

@@ -24,8 +24,19 @@ export interface MethodInput {
    * split; `panel` then holds the evaluation shops' history.
    */
   trainPanel?: Panel;
-  /** Progress of long trainings (per epoch), for progress displays. */
-  onProgress?: (event: { epoch: number; epochs?: number; loss: number }) => void;
+  /**
+   * Called by methods that train iteratively, once per epoch (or evaluation step), with the
+   * training loss. The runner shows it in its progress display and fails the cell on a NaN or
+   * infinite loss (the callback throws a NumericalError, which the method lets propagate).
+   */
+  onProgress?: (event: TrainingProgress) => void;
+}
+
+/** One training step's report: `epoch` counts from 1; `epochs` is the planned total, if known. */
+export interface TrainingProgress {
+  epoch: number;
+  epochs?: number;
+  loss: number;
 }
 
 export interface MethodOutput {

@@ -1,0 +1,206 @@
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { cellFile, parseShard, planCells, shardCells } from '../experiments/cells.js';
+import { parseExperimentConfig } from '../experiments/config.js';
+import { mergeRuns } from '../experiments/merge.js';
+import type { CellResult } from '../experiments/results.js';
+import { codeVersion, expandMethodSpec, runCell, runExperiment } from '../experiments/runner.js';
+import { simulate } from '../src/data/simulate.js';
+import { defineMethod } from '../src/methods/method.js';
+import { plainProgress } from '../src/progress.js';
+import { expectUserError, repoRoot, useTempDirs } from './helpers.js';
+
+const tempDir = useTempDirs();
+
+const yaml = `
+experiment: scale-test
+seeds: [0, 1]
+backend: cpu
+horizon: 5
+horizons: [1, 3]
+datasets:
+  - name: var-small
+    kind: simulate
+    simulate: { preset: var, shops: 2, steps: 200 }
+  - name: netsim
+    kind: npy
+    path: ../datasets/netsim-sim3
+    shops: 3
+methods:
+  - method: granger-var
+    grid: { lag: [1, 2] }
+  - method: granger-var
+    label: too-long-lag
+    options: { lag: 90 }
+`;
+const config = () => parseExperimentConfig(yaml, path.join(repoRoot, 'configs/scale-test.yaml'));
+/** Everything a cell computed, as bytes: what must not depend on workers, shards or resuming. */
+const numbers = (cells: readonly CellResult[]) =>
+  JSON.stringify(cells.map((c) => [c.dataset, c.label, c.seed, c.status, c.error, c.metrics, c.perShop]));
+
+/** A run's progress lines, with the number of cells it actually ran. */
+function recorder() {
+  const lines: string[] = [];
+  return { lines, progress: plainProgress((line) => lines.push(line)) };
+}
+const ranCells = (lines: string[]) => lines.filter((l) => /\[\d+\/\d+\]/.test(l)).length;
+
+describe('runner at scale', () => {
+  it('gives byte-identical numbers on 1 worker (in-process), on a pool of 2 worker processes, and on a mixed start', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const one = await runExperiment(config(), { workers: 1 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const two = await runExperiment(config(), { workers: 2, localStart: false });
+    expect(two.cells).toHaveLength(12);
+    expect(two.cells.filter((c) => c.status === 'failed').map((c) => c.label)).toEqual(
+      Array(4).fill('too-long-lag'),
+    );
+    expect(numbers(two.cells)).toBe(numbers(one.cells));
+    // The default pool starts on cells in this process while workers load: same numbers.
+    const mixed = await runExperiment(config(), { workers: 2 });
+    expect(numbers(mixed.cells)).toBe(numbers(one.cells));
+    expect(two.cells.map((c) => c.shops)).toEqual(one.cells.map((c) => c.shops));
+  });
+
+  it('writes one file per cell, skips finished cells on a rerun, recomputes with force or a damaged file', async () => {
+    const cellsDir = path.join(tempDir('causalmmm-resume-'), 'cells');
+    const first = recorder();
+    const a = await runExperiment(config(), { cellsDir, progress: first.progress });
+    expect(ranCells(first.lines)).toBe(12);
+    const files = readdirSync(cellsDir);
+    expect(files).toHaveLength(12);
+    const record = JSON.parse(readFileSync(path.join(cellsDir, files[0]), 'utf8'));
+    expect(record).toMatchObject({
+      experiment: 'scale-test',
+      codeVersion: codeVersion(),
+      backend: 'cpu',
+      total: 12,
+    });
+
+    const second = recorder();
+    const b = await runExperiment(config(), { cellsDir, progress: second.progress, workers: 2 });
+    expect(ranCells(second.lines)).toBe(0);
+    expect(second.lines[0]).toMatch(/12 cells, 12 already done/);
+    expect(numbers(b.cells)).toBe(numbers(a.cells));
+
+    // A damaged cell file and a temp file left by a killed write: the cell reruns, the temp goes.
+    const keys = planCells(config(), config().methods.flatMap(expandMethodSpec), {
+      codeVersion: codeVersion(),
+      backend: 'cpu',
+    }).map((c) => c.key);
+    writeFileSync(cellFile(cellsDir, keys[3]), '{"key": "trunc');
+    const temp = path.join(cellsDir, `.${keys[4]}.json.tmp-1-1`);
+    writeFileSync(temp, '{');
+    utimesSync(temp, new Date(0), new Date(0));
+    const third = recorder();
+    const c = await runExperiment(config(), { cellsDir, progress: third.progress });
+    expect(ranCells(third.lines)).toBe(1);
+    expect(readdirSync(cellsDir)).toHaveLength(12);
+    expect(numbers(c.cells)).toBe(numbers(a.cells));
+
+    const forced = recorder();
+    await runExperiment(config(), { cellsDir, progress: forced.progress, force: true });
+    expect(ranCells(forced.lines)).toBe(12);
+  });
+
+  it('splits the grid into disjoint shards that merge back into the whole run', async () => {
+    const whole = await runExperiment(config());
+    const dirs = [0, 1, 2].map((i) => tempDir(`causalmmm-shard${i}-`));
+    const shards = await Promise.all(
+      dirs.map((dir, i) =>
+        runExperiment(config(), { shard: { index: i, count: 3 }, cellsDir: path.join(dir, 'cells') }),
+      ),
+    );
+    expect(shards.map((s) => s.cells.length)).toEqual([4, 4, 4]);
+    expect(shards[1].shard).toBe('1/3');
+    const partial = mergeRuns(dirs.slice(0, 2));
+    expect(partial.missing).toBe(4);
+    const merged = mergeRuns(dirs);
+    expect(merged.missing).toBe(0);
+    expect(merged.tableMetrics).toEqual(['auroc', 'auprc']);
+    expect(numbers(merged.results.cells)).toBe(numbers(whole.cells));
+    expectUserError(() => mergeRuns([path.join(dirs[0], 'nowhere')]), 'nowhere: no such directory');
+    expectUserError(() => mergeRuns([path.join(dirs[0], 'cells')]), 'no cells/ folder');
+  });
+
+  it('assigns cells to shards by grid position and rejects a bad --shard', () => {
+    const cells = Array.from({ length: 10 }, (_, index) => ({ index }));
+    const parts = [0, 1, 2].map((index) => shardCells(cells, { index, count: 3 }).map((c) => c.index));
+    expect(parts).toEqual([
+      [0, 3, 6, 9],
+      [1, 4, 7],
+      [2, 5, 8],
+    ]);
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+    for (const bad of ['4/4', '1/0', '-1/3', 'a/b', '1', '1/2/3'])
+      expectUserError(() => parseShard(bad), '--shard');
+  });
+
+  it('keys cells by what they compute: not by display names, but by options, seed and data', () => {
+    const variants = config().methods.flatMap(expandMethodSpec);
+    const identity = { codeVersion: 'v1', backend: 'cpu' };
+    const keys = planCells(config(), variants, identity).map((c) => c.key);
+    expect(new Set(keys).size).toBe(12);
+    const renamed = parseExperimentConfig(
+      yaml.replace('name: netsim', 'name: netsim-renamed').replace('label: too-long-lag', 'label: other'),
+      path.join(repoRoot, 'configs/scale-test.yaml'),
+    );
+    expect(planCells(renamed, renamed.methods.flatMap(expandMethodSpec), identity).map((c) => c.key)).toEqual(
+      keys,
+    );
+    const otherCode = planCells(config(), variants, { ...identity, codeVersion: 'v2' }).map((c) => c.key);
+    expect(otherCode.filter((k) => keys.includes(k))).toEqual([]);
+    const longer = parseExperimentConfig(
+      yaml.replace('horizon: 5', 'horizon: 6'),
+      path.join(repoRoot, 'configs/x.yaml'),
+    );
+    expect(planCells(longer, variants, identity)[0].key).not.toBe(keys[0]);
+  });
+
+  it('fails a cell whose training loss turns NaN or infinite, and one whose method throws', async () => {
+    const trainer = (losses: number[]) =>
+      defineMethod({
+        name: 'fake-trainer',
+        title: 'test double reporting a fixed loss sequence',
+        paper: '—',
+        produces: ['graph'],
+        options: z.strictObject({}),
+        testConfig: {},
+        async run({ panel, onProgress }) {
+          losses.forEach((loss, i) => {
+            onProgress?.({ epoch: i + 1, epochs: losses.length, loss });
+          });
+          return {
+            graphScores: Array.from({ length: panel.shops }, () => new Float64Array(panel.nodeCount ** 2)),
+          };
+        },
+      });
+    const panel = simulate({ preset: 'var', seed: 0, shops: 1, steps: 50 });
+    const run = (losses: number[]) => {
+      const seen: number[] = [];
+      const outcome = runCell(
+        { method: trainer(losses), label: 'fake', options: {} },
+        panel,
+        undefined,
+        0,
+        [1],
+        (e) => seen.push(e.epoch),
+      );
+      return outcome.then((o) => ({ ...o, seen }));
+    };
+    const ok = await run([1, 0.5, 0.25]);
+    expect(ok.status).toBe('ok');
+    expect(ok.seen).toEqual([1, 2, 3]);
+    const nan = await run([1, Number.NaN, 0.2]);
+    expect(nan.status).toBe('failed');
+    expect(nan.error).toBe('NumericalError: training loss is NaN at epoch 2');
+    expect(nan.seen).toEqual([1]);
+    expect((await run([1, Number.POSITIVE_INFINITY])).error).toMatch(/Infinity at epoch 2/);
+    const throwing = defineMethod({ ...trainer([]), run: () => Promise.reject(new RangeError('boom')) });
+    const thrown = await runCell({ method: throwing, label: 'x', options: {} }, panel, undefined, 0, [1]);
+    expect(thrown).toMatchObject({ status: 'failed', error: 'RangeError: boom' });
+  });
+});
