@@ -13,6 +13,13 @@ import { forecastMetrics } from '../src/metrics/forecast.js';
 import { graphMetrics } from '../src/metrics/graph.js';
 import type { ExperimentConfig, MethodSpec } from './config.js';
 import { datasetName, dependsOnSeed, loadDataset } from './datasets.js';
+import {
+  describeProtocol,
+  type EvaluationSetting,
+  evaluationSettings,
+  forecastProtocol,
+  settingsPerDataset,
+} from './protocol.js';
 import type { CellResult, ResultsFile } from './results.js';
 import { csvTable, markdownTables, summarize } from './tables.js';
 
@@ -102,32 +109,30 @@ export function scoreOutput(
   return { metrics, perShop };
 }
 
-type CellOutcome = Pick<CellResult, 'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds'>;
+type CellOutcome = Pick<
+  CellResult,
+  'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds' | 'shops' | 'split'
+>;
 
 /**
- * Runs one method variant on one dataset and scores it. A method that forecasts sees only the
- * history window of `split`. A throw becomes a failed outcome, so the grid goes on.
+ * Runs one method variant under one evaluation setting (see protocol.ts) and scores it. A
+ * throw becomes a failed outcome, so the grid goes on.
  */
 async function runCell(
   variant: MethodVariant,
-  panel: Panel,
-  split: { history: Panel; future: Panel } | undefined,
-  seed: number,
+  setting: EvaluationSetting,
   horizons: readonly number[],
 ): Promise<CellOutcome> {
-  const forecasting = split !== undefined && variant.method.produces.includes('forecast');
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
+  const where = { shops: setting.scored.shops, ...(setting.split ? { split: setting.split } : {}) };
   try {
-    const output = await variant.method.run(
-      { panel: forecasting ? split.history : panel, horizon: forecasting ? split.future.steps : 0, seed },
-      variant.options,
-    );
-    const scored = scoreOutput(output, panel, forecasting ? split.future : undefined, horizons);
-    return { status: 'ok', ...scored, seconds: seconds(), ...(output.info ? { info: output.info } : {}) };
+    const output = await variant.method.run(setting.input, variant.options);
+    const scored = scoreOutput(output, setting.scored, setting.future, horizons);
+    return { status: 'ok', ...scored, seconds: seconds(), ...where, ...(output.info ? { info: output.info } : {}) };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { status: 'failed', error, metrics: {}, seconds: seconds() };
+    return { status: 'failed', error, metrics: {}, seconds: seconds(), ...where };
   }
 }
 
@@ -146,7 +151,9 @@ export async function runExperiment(
   const log = options.log ?? (() => {});
   const backend = await initBackend((options.backend ?? config.backend) as BackendChoice);
   const variants = config.methods.flatMap(expandMethodSpec);
-  const total = config.seeds.length * config.datasets.length * variants.length;
+  const protocol = forecastProtocol(config);
+  const perDataset = variants.reduce((n, v) => n + settingsPerDataset(v.method, protocol), 0);
+  const total = config.seeds.length * config.datasets.length * perDataset;
   const cells: CellResult[] = [];
   // Files are read before the first cell runs, so a bad data file stops the run at once.
   const fixedData = new Map<number, Panel>();
@@ -158,26 +165,27 @@ export async function runExperiment(
     for (const [d, spec] of config.datasets.entries()) {
       const name = datasetName(spec);
       const panel = fixedData.get(d) ?? loadDataset(spec, seed, config.baseDir);
-      const split = config.horizon > 0 ? panel.splitTime(config.horizon) : undefined;
       for (const variant of variants) {
-        const cell: CellResult = {
-          dataset: name,
-          method: variant.method.name,
-          label: variant.label,
-          seed,
-          options: variant.options,
-          shops: panel.shops,
-          ...(await runCell(variant, panel, split, seed, config.horizons)),
-        };
-        cells.push(cell);
-        done++;
-        const shown = config.metrics
-          .filter((m) => m in cell.metrics)
-          .map((m) => `${m} ${cell.metrics[m].toFixed(3)}`)
-          .join(', ');
-        log(
-          `[${done}/${total}] ${name} × ${variant.label} seed ${seed}: ${cell.status === 'ok' ? shown || 'ok' : `FAILED (${cell.error})`} (${cell.seconds.toFixed(2)} s)`,
-        );
+        for (const setting of evaluationSettings(variant.method, panel, protocol, seed)) {
+          const cell: CellResult = {
+            dataset: name,
+            method: variant.method.name,
+            label: variant.label,
+            seed,
+            options: variant.options,
+            ...(await runCell(variant, setting, config.horizons)),
+          };
+          cells.push(cell);
+          done++;
+          const shown = config.metrics
+            .filter((m) => m in cell.metrics)
+            .map((m) => `${m} ${cell.metrics[m].toFixed(3)}`)
+            .join(', ');
+          const split = cell.split ? ` [${cell.split} split]` : '';
+          log(
+            `[${done}/${total}] ${name}${split} × ${variant.label} seed ${seed}: ${cell.status === 'ok' ? shown || 'ok' : `FAILED (${cell.error})`} (${cell.seconds.toFixed(2)} s)`,
+          );
+        }
       }
     }
   }
@@ -187,6 +195,7 @@ export async function runExperiment(
     codeVersion: codeVersion(),
     backend,
     config: path.relative(process.cwd(), path.resolve(config.file)),
+    ...(config.horizon > 0 ? { protocol } : {}),
     cells,
   };
 }
@@ -197,7 +206,8 @@ export async function runExperiment(
  */
 export function writeResults(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
   const rows = summarize(results.cells);
-  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${markdownTables(rows, metrics)}`;
+  const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
+  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}`;
   writeFileAtomic(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);

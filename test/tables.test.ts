@@ -52,7 +52,8 @@ describe('tables', () => {
 
   it('writes a long CSV with quoted fields where needed', () => {
     const csv = csvTable(summarize([cell('d,1', 'm"1', 0, { auroc: 0.5 })]));
-    expect(csv.split('\n')[0]).toBe('dataset,method,metric,mean,std,n,failed');
-    expect(csv.split('\n')[1]).toBe('"d,1","m""1",auroc,0.5,0,1,0');
+    expect(csv.split('\n')[0]).toBe('dataset,method,metric,mean,std,n,failed,split');
+    expect(csv.split('\n')[1]).toBe('"d,1","m""1",auroc,0.5,0,1,0,');
+    expect(csv.split('\n')[2]).toBe('"d,1","m""1",seconds_per_shop,0.1,0,1,0,');
   });
 });

@@ -14,6 +14,10 @@ export interface MethodInput {
   horizon: number;
   /** Seed of every random draw the method makes. */
   seed: number;
+  /** Channel (spend) values over the horizon, [S, C, horizon] C-order, channels in panel.channelIndices() order; present only when the config says futureSpend: known. */
+  futureChannels?: Float32Array;
+  /** Extra shops the method may train on (full series incl. their last `horizon` steps), present only under the held-out-shops split; `panel` then holds the evaluation shops' history. */
+  trainPanel?: Panel;
 }
 
 export interface MethodOutput {
