@@ -214,7 +214,7 @@ export function fitKtr(y: Float64Array, X: Float64Array, T: number, P: number, o
     factor = regularizedCholesky(A, m).factor;
     const next = new Float64Array(g);
     choleskySolve(factor, m, next, 1);
-    if (options.positive) projectedGaussSeidel(A, g, next, m, first);
+    if (options.positive) constrainedSolve(A, g, next, m, first);
     for (let i = 0; i < m; i++) {
       if (!Number.isFinite(next[i])) throw new NumericalError(`btvc: coefficient ${i} became ${next[i]}`);
     }
@@ -283,30 +283,55 @@ export function fitKtr(y: Float64Array, X: Float64Array, T: number, P: number, o
 }
 
 /**
- * Minimises ½θᵀAθ − gᵀθ subject to θ_i ≥ 0 for i ≥ `first`, by Gauss–Seidel sweeps with
- * projection, starting from the unconstrained solution in `theta` (updated in place). For a
- * positive definite A this converges to the constrained minimiser.
+ * Minimises ½θᵀAθ − gᵀθ subject to θ_i ≥ 0 for i ≥ `first` (A positive definite), starting
+ * from the unconstrained solution in `theta` (overwritten with the result). Active set, as in
+ * Lawson–Hanson's NNLS: coefficients that go negative are pinned at 0, the free ones re-solved,
+ * and a pinned one whose gradient pulls it up is released, until the KKT conditions hold.
  */
-function projectedGaussSeidel(A: Float64Array, g: Float64Array, theta: Float64Array, m: number, first: number) {
-  let anyNegative = false;
-  for (let i = first; i < m; i++) {
-    if (theta[i] < 0) {
-      theta[i] = 0;
-      anyNegative = true;
+function constrainedSolve(A: Float64Array, g: Float64Array, theta: Float64Array, m: number, first: number) {
+  const pinned = new Uint8Array(m);
+  for (let i = first; i < m; i++) if (theta[i] < 0) pinned[i] = 1;
+  if (!pinned.includes(1)) return;
+  for (let round = 0; round < 3 * m; round++) {
+    const free: number[] = [];
+    for (let i = 0; i < m; i++) if (!pinned[i]) free.push(i);
+    const f = free.length;
+    const sub = new Float64Array(f * f);
+    const rhs = new Float64Array(f);
+    free.forEach((i, a) => {
+      rhs[a] = g[i];
+      free.forEach((j, b) => {
+        sub[a * f + b] = A[i * m + j];
+      });
+    });
+    choleskySolve(regularizedCholesky(sub, f).factor, f, rhs, 1);
+    theta.fill(0);
+    free.forEach((i, a) => {
+      theta[i] = rhs[a];
+    });
+    let changed = false;
+    for (const i of free) {
+      if (i >= first && theta[i] < 0) {
+        pinned[i] = 1;
+        theta[i] = 0;
+        changed = true;
+      }
     }
-  }
-  if (!anyNegative) return;
-  for (let sweep = 0; sweep < 2000; sweep++) {
-    let change = 0;
-    for (let i = 0; i < m; i++) {
-      let v = g[i];
-      for (let j = 0; j < m; j++) if (j !== i) v -= A[i * m + j] * theta[j];
-      v /= A[i * m + i];
-      if (i >= first && v < 0) v = 0;
-      change = Math.max(change, Math.abs(v - theta[i]) / (1 + Math.abs(v)));
-      theta[i] = v;
+    if (changed) continue;
+    // KKT: a pinned coefficient stays at 0 only if the objective rises when it moves up.
+    let release = -1;
+    let steepest = 0;
+    for (let i = first; i < m; i++) {
+      if (!pinned[i]) continue;
+      let gradient = -g[i];
+      for (let j = 0; j < m; j++) gradient += A[i * m + j] * theta[j];
+      if (gradient < steepest - 1e-12 * Math.abs(A[i * m + i])) {
+        steepest = gradient;
+        release = i;
+      }
     }
-    if (change < 1e-12) return;
+    if (release < 0) return;
+    pinned[release] = 0;
   }
 }
 

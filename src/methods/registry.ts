@@ -1,4 +1,9 @@
+import { btvc } from '../../baselines/btvc.js';
 import { grangerVar } from '../../baselines/granger-var.js';
+import { lstm } from '../../baselines/lstm.js';
+import { persistence } from '../../baselines/persistence.js';
+import { seasonalNaive } from '../../baselines/seasonal-naive.js';
+import { wideDeep } from '../../baselines/wide-deep.js';
 import { UserError } from '../errors.js';
 import type { Method } from './method.js';
 
@@ -6,7 +11,14 @@ import type { Method } from './method.js';
  * Every method the harness knows. It sits above `baselines/` and `src/causalmmm/`: they
  * implement `Method` and never import this file. Adding a method is one line here.
  */
-export const METHODS: readonly Method[] = [grangerVar];
+export const METHODS: readonly Method[] = [
+  grangerVar,
+  persistence,
+  seasonalNaive,
+  btvc,
+  lstm,
+  wideDeep,
+] as Method[];
 
 export function getMethod(name: string): Method {
   const method = METHODS.find((m) => m.name === name);

@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { UserError } from '../src/errors.js';
+import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
+import { type Block, type Design, predictRows, trainModel, trainingOptionsShape } from '../src/forecast/train.js';
+import { type Origin, type ScaledShop, scaleShops, splitOrigins } from '../src/forecast/windows.js';
+import type { MethodInput, MethodOutput } from '../src/methods/method.js';
+import { defineMethod } from '../src/methods/method.js';
+import { Rng } from '../src/rng.js';
+
+export const lstmOptions = z.strictObject({
+  /** Units of the single LSTM layer. */
+  hidden: z.int().min(1).default(64),
+  /** Input window W: steps of past GMV, KPIs, spends and context read per forecast. */
+  lookback: z.int().min(1).default(30),
+  /**
+   * `direct`: one head predicts the whole horizon of GMV at once; `recursive`: the head predicts
+   * every node one step ahead and is rolled forward, known spends replacing its spend forecasts.
+   */
+  strategy: z.enum(['direct', 'recursive']).default('direct'),
+  ...trainingOptionsShape,
+});
+export type LstmOptions = z.output<typeof lstmOptions>;
+
+/** [W, F] window of shop `shop` ending before `origin`: F = N scaled nodes, then context. */
+function writeWindow(shop: ScaledShop, N: number, origin: number, W: number, out: Float32Array, at: number) {
+  const F = N + shop.context.length;
+  const T = shop.steps;
+  for (let w = 0; w < W; w++) {
+    const t = origin - W + w;
+    const row = at + w * F;
+    for (let n = 0; n < N; n++) out[row + n] = shop.values[n * T + t];
+    out.set(shop.context, row + N);
+  }
+}
+
+/** Scaled spends of steps origin … origin + H − 1 of a shop's own series, [C·H] channel-major. */
+function writeFutureSpends(
+  shop: ScaledShop,
+  channels: readonly number[],
+  origin: number,
+  H: number,
+  out: Float32Array,
+  at: number,
+) {
+  const T = shop.steps;
+  channels.forEach((node, c) => {
+    for (let h = 0; h < H; h++) out[at + c * H + h] = shop.values[node * T + origin + h];
+  });
+}
+
+interface Layout {
+  N: number;
+  F: number;
+  W: number;
+  H: number;
+  channels: readonly number[];
+  target: number;
+  knownFuture: boolean;
+  recursive: boolean;
+}
+
+function design(shops: readonly ScaledShop[], origins: readonly Origin[], L: Layout): Design {
+  const rows = origins.length;
+  const window = new Float32Array(rows * L.W * L.F);
+  const C = L.channels.length;
+  const future = L.knownFuture && !L.recursive ? new Float32Array(rows * C * L.H) : undefined;
+  const width = L.recursive ? L.N : L.H;
+  const targets = new Float32Array(rows * width);
+  origins.forEach(({ shop, origin }, r) => {
+    const sh = shops[shop];
+    writeWindow(sh, L.N, origin, L.W, window, r * L.W * L.F);
+    if (future) writeFutureSpends(sh, L.channels, origin, L.H, future, r * C * L.H);
+    if (L.recursive) for (let n = 0; n < L.N; n++) targets[r * width + n] = sh.values[n * sh.steps + origin];
+    else for (let h = 0; h < L.H; h++) targets[r * width + h] = sh.values[L.target * sh.steps + origin + h];
+  });
+  const inputs: Block[] = [{ values: window, shape: [L.W, L.F] }];
+  if (future) inputs.push({ values: future, shape: [C * L.H] });
+  return { inputs, targets: { values: targets, shape: [width] }, rows };
+}
+
+/**
+ * The network: sequence [W, F] → LSTM(hidden) → (concatenated with the known future spends
+ * [C·H] in direct mode) → linear head of H outputs (direct) or N outputs (recursive).
+ */
+function buildModel(L: Layout, hidden: number, seed: number): tf.LayersModel {
+  const sequence = tf.input({ shape: [L.W, L.F] });
+  const state = tf.layers
+    .lstm({
+      units: hidden,
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+    })
+    .apply(sequence) as tf.SymbolicTensor;
+  const inputs = [sequence];
+  let features = state;
+  if (L.knownFuture && !L.recursive) {
+    const future = tf.input({ shape: [L.channels.length * L.H] });
+    inputs.push(future);
+    features = tf.layers.concatenate().apply([state, future]) as tf.SymbolicTensor;
+  }
+  const output = tf.layers
+    .dense({ units: L.recursive ? L.N : L.H, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) })
+    .apply(features) as tf.SymbolicTensor;
+  return tf.model({ inputs, outputs: output });
+}
+
+/**
+ * Rolls the one-step model forward H steps for every evaluation shop, feeding each forecast
+ * back into the window; known future spends replace the spend forecasts. Returns scaled
+ * forecasts [S, N, H].
+ */
+function rollRecursive(
+  model: tf.LayersModel,
+  shops: readonly ScaledShop[],
+  S: number,
+  L: Layout,
+  futureScaled: Float32Array | undefined,
+): Float32Array {
+  const out = new Float32Array(S * L.N * L.H);
+  const windows = new Float32Array(S * L.W * L.F);
+  for (let s = 0; s < S; s++) writeWindow(shops[s], L.N, shops[s].steps, L.W, windows, s * L.W * L.F);
+  const C = L.channels.length;
+  for (let h = 0; h < L.H; h++) {
+    const next = predictRows(model, [{ values: windows, shape: [L.W, L.F] }], S);
+    for (let s = 0; s < S; s++) {
+      const step = next.subarray(s * L.N, (s + 1) * L.N);
+      if (futureScaled) L.channels.forEach((node, c) => {
+        step[node] = futureScaled[(s * C + c) * L.H + h];
+      });
+      for (let n = 0; n < L.N; n++) out[(s * L.N + n) * L.H + h] = step[n];
+      // Shift the window one step and append the new step (context stays).
+      const base = s * L.W * L.F;
+      windows.copyWithin(base, base + L.F, base + L.W * L.F);
+      windows.set(step, base + (L.W - 1) * L.F);
+    }
+  }
+  return out;
+}
+
+/**
+ * Fits the global LSTM on every shop the method may see (the history of `panel`'s shops, plus
+ * `trainPanel`'s full series when given) and forecasts `panel`'s shops. `onEpoch` lets tests
+ * watch memory per epoch.
+ */
+export async function fitLstm(
+  { panel, horizon, seed, futureChannels, trainPanel }: MethodInput,
+  options: LstmOptions,
+  onEpoch?: (epoch: number) => void,
+): Promise<MethodOutput> {
+  checkFutureChannels('lstm', panel, horizon, futureChannels);
+  if (horizon === 0) throw new UserError('lstm: needs a forecast horizon (set "horizon" in the config)');
+  const { shops: S, nodeCount: N } = panel;
+  const shops = scaleShops(trainPanel ? [panel, trainPanel] : [panel]);
+  const L: Layout = {
+    N,
+    F: N + panel.contextSize,
+    W: options.lookback,
+    H: horizon,
+    channels: panel.channelIndices,
+    target: panel.targetIndex,
+    knownFuture: futureChannels !== undefined,
+    recursive: options.strategy === 'recursive',
+  };
+  // One-step training targets in recursive mode; origins still leave a horizon for validation.
+  const { train, validation } = splitOrigins(shops, L.W, horizon, options.validationOrigins, 'lstm');
+  const rng = new Rng(seed).fork('lstm');
+  const model = buildModel(L, options.hidden, rng.int(2 ** 30));
+  try {
+    const report = await trainModel(
+      model,
+      design(shops, train, L),
+      design(shops, validation, L),
+      options,
+      rng.fork('batches'),
+      'lstm',
+      onEpoch,
+    );
+    const C = L.channels.length;
+    const futureScaled = futureChannels
+      ? Float32Array.from(futureChannels, (v, i) => {
+          const s = Math.floor(i / (C * horizon));
+          const node = L.channels[Math.floor(i / horizon) % C];
+          return (v - shops[s].center[node]) / shops[s].scale[node];
+        })
+      : undefined;
+    const forecasts = new Float32Array(S * N * horizon);
+    if (L.recursive) {
+      const scaled = rollRecursive(model, shops, S, L, futureScaled);
+      for (let s = 0; s < S; s++) {
+        for (let n = 0; n < N; n++) {
+          for (let h = 0; h < horizon; h++) {
+            const k = (s * N + n) * horizon + h;
+            forecasts[k] = scaled[k] * shops[s].scale[n] + shops[s].center[n];
+          }
+        }
+      }
+    } else {
+      const window = new Float32Array(S * L.W * L.F);
+      for (let s = 0; s < S; s++) writeWindow(shops[s], N, shops[s].steps, L.W, window, s * L.W * L.F);
+      const inputs: Block[] = [{ values: window, shape: [L.W, L.F] }];
+      if (futureScaled) inputs.push({ values: futureScaled, shape: [C * horizon] });
+      const gmv = predictRows(model, inputs, S);
+      const T = panel.steps;
+      for (let s = 0; s < S; s++) {
+        for (let n = 0; n < N; n++) {
+          const offset = (s * N + n) * horizon;
+          if (n === L.target) {
+            for (let h = 0; h < horizon; h++) {
+              forecasts[offset + h] = gmv[s * horizon + h] * shops[s].scale[n] + shops[s].center[n];
+            }
+          } else forecasts.fill(panel.series(s, n)[T - 1], offset, offset + horizon);
+        }
+      }
+    }
+    writeKnownChannels(forecasts, panel, horizon, futureChannels);
+    return {
+      forecasts,
+      info: {
+        epochs: report.epochs,
+        bestEpoch: report.bestEpoch,
+        validationLoss: report.bestValidationLoss,
+        trainingWindows: train.length,
+      },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Global LSTM forecaster of GMV, trained across shops (Hochreiter & Schmidhuber 1997), the
+ * sequence baseline of the CausalMMM paper.
+ *
+ * Input per step: the N series of a shop (past GMV, KPIs and spends, each scaled by the
+ * shop's own mean and sd over its training steps) and its static context; window W = 30.
+ * Direct strategy (default): the last hidden state, concatenated with the horizon's known
+ * spends when `futureSpend: known`, feeds a linear head of H outputs (GMV at steps 1…H).
+ * Recursive strategy: the head predicts all N nodes one step ahead and is rolled forward.
+ * Training: Adam on MSE, gradient clipping by global norm, early stopping on the last
+ * `validationOrigins` origins of every shop (time-ordered; training targets end before them),
+ * best weights restored.
+ *
+ * Shapes: input panel [S, N, T]; window [batch, W, N + k]; forecasts [S, N, horizon] — GMV
+ * from the model (all nodes in recursive mode), the other nodes persistence or known spends.
+ */
+export const lstm = defineMethod({
+  name: 'lstm',
+  title: 'LSTM (global, direct multi-horizon)',
+  paper: 'S. Hochreiter and J. Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8):1735–1780, 1997',
+  produces: ['forecast'] as const,
+  options: lstmOptions,
+  testConfig: { hidden: 16, lookback: 14, epochs: 15, patience: 4, batchSize: 64, learningRate: 3e-3 },
+  run: (input, options) => fitLstm(input, options),
+});
