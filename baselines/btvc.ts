@@ -230,7 +230,8 @@ export function fitKtr(y: Float64Array, X: Float64Array, T: number, P: number, o
       weights[t] = (options.nu + 1) / (options.nu + residual[t] ** 2 / nextSigma2);
     }
     let change = Math.abs(nextSigma2 - sigma2) / sigma2;
-    for (let i = 0; i < m; i++) change = Math.max(change, Math.abs(next[i] - theta[i]) / (1 + Math.abs(next[i])));
+    for (let i = 0; i < m; i++)
+      change = Math.max(change, Math.abs(next[i] - theta[i]) / (1 + Math.abs(next[i])));
     theta = next;
     sigma2 = nextSigma2;
     converged = change < options.tolerance;
@@ -398,7 +399,9 @@ export function btvcShop(
       : [{ decay: options.adstockDecay, half: options.hillHalf }];
   let best: { fit: KtrFit; regressors: Float64Array[]; decay: number; half: number } | undefined;
   for (const { decay, half } of candidates) {
-    const regressors = spends.map((x, c) => transformSpend(x, futureSpends[c], decay, options.hillShape, half));
+    const regressors = spends.map((x, c) =>
+      transformSpend(x, futureSpends[c], decay, options.hillShape, half),
+    );
     const X = new Float64Array(T * C);
     for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) X[t * C + c] = regressors[c][t];
     const fit = fitKtr(y, X, T, C, ktr);
@@ -442,7 +445,7 @@ export const btvc = defineMethod({
   paper:
     'E. Ng, Z. Wang and A. Dai, "Bayesian Time Varying Coefficient Model with Applications to Marketing Mix Modeling", arXiv:2106.03322, 2021',
   scaleDown:
-    'MAP by IRLS with a Laplace posterior instead of full Bayesian sampling (SVI/MCMC in Orbit); adstock decay and half-saturation chosen from a small grid per shop (shared by the shop\'s channels); only spends are regressors',
+    "MAP by IRLS with a Laplace posterior instead of full Bayesian sampling (SVI/MCMC in Orbit); adstock decay and half-saturation chosen from a small grid per shop (shared by the shop's channels); only spends are regressors",
   produces: ['forecast'] as const,
   options: btvcOptions,
   testConfig: { transforms: 'configured' },

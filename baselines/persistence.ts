@@ -11,7 +11,8 @@ import { defineMethod } from '../src/methods/method.js';
 export const persistence = defineMethod({
   name: 'persistence',
   title: 'Persistence (last value)',
-  paper: 'R. J. Hyndman and G. Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (naïve method), 2021',
+  paper:
+    'R. J. Hyndman and G. Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (naïve method), 2021',
   produces: ['forecast'] as const,
   options: z.strictObject({}),
   testConfig: {},

@@ -18,14 +18,16 @@ export const seasonalNaiveOptions = z.strictObject({
 export const seasonalNaive = defineMethod({
   name: 'seasonal-naive',
   title: 'Seasonal naive (value one period back)',
-  paper: 'R. J. Hyndman and G. Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (seasonal naïve method), 2021',
+  paper:
+    'R. J. Hyndman and G. Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (seasonal naïve method), 2021',
   produces: ['forecast'] as const,
   options: seasonalNaiveOptions,
   testConfig: { period: 7 },
   async run({ panel, horizon, futureChannels }, { period }) {
     checkFutureChannels('seasonal-naive', panel, horizon, futureChannels);
     const { shops: S, nodeCount: N, steps: T } = panel;
-    if (period > T) throw new UserError(`seasonal-naive: option "period" = ${period} exceeds the ${T} steps of history`);
+    if (period > T)
+      throw new UserError(`seasonal-naive: option "period" = ${period} exceeds the ${T} steps of history`);
     const forecasts = new Float32Array(S * N * horizon);
     for (let s = 0; s < S; s++) {
       for (let n = 0; n < N; n++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
-import { type Design, predictRows, trainModel, trainingOptionsShape } from '../src/forecast/train.js';
+import { type Design, predictRows, trainingOptionsShape, trainModel } from '../src/forecast/train.js';
 import { type Origin, type ScaledShop, scaleShops, splitOrigins } from '../src/forecast/windows.js';
 import type { MethodInput, MethodOutput } from '../src/methods/method.js';
 import { defineMethod } from '../src/methods/method.js';
@@ -89,10 +89,14 @@ function buildModel(L: Layout, hidden: readonly number[], seed: number): tf.Laye
   const wideIn = tf.input({ shape: [L.wide] });
   const deepIn = tf.input({ shape: [L.deep] });
   const init = (i: number) => tf.initializers.glorotUniform({ seed: seed + i });
-  const wideOut = tf.layers.dense({ units: 1, kernelInitializer: init(0) }).apply(wideIn) as tf.SymbolicTensor;
+  const wideOut = tf.layers
+    .dense({ units: 1, kernelInitializer: init(0) })
+    .apply(wideIn) as tf.SymbolicTensor;
   let x = deepIn as tf.SymbolicTensor;
   hidden.forEach((units, i) => {
-    x = tf.layers.dense({ units, activation: 'relu', kernelInitializer: init(i + 1) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({ units, activation: 'relu', kernelInitializer: init(i + 1) })
+      .apply(x) as tf.SymbolicTensor;
   });
   const deepOut = tf.layers
     .dense({ units: 1, useBias: false, kernelInitializer: init(hidden.length + 1) })
@@ -125,7 +129,13 @@ export async function fitWideDeep(
     deep: C * options.lags + options.lags + k + horizon,
   };
   const known = futureChannels !== undefined;
-  const { train, validation } = splitOrigins(shops, options.lags, horizon, options.validationOrigins, 'wide-deep');
+  const { train, validation } = splitOrigins(
+    shops,
+    options.lags,
+    horizon,
+    options.validationOrigins,
+    'wide-deep',
+  );
   const rng = new Rng(seed).fork('wide-deep');
   const model = buildModel(L, options.hidden, rng.int(2 ** 30));
   try {
@@ -209,6 +219,6 @@ export const wideDeep = defineMethod({
     'a regressor on continuous features: the wide crosses are products of scaled spends (not crossed sparse categories); one Adam optimiser for both parts instead of FTRL for the wide part',
   produces: ['forecast'] as const,
   options: wideDeepOptions,
-  testConfig: { lags: 7, hidden: [16], epochs: 15, patience: 4, batchSize: 128, learningRate: 3e-3 },
+  testConfig: { lags: 7, hidden: [16], epochs: 8, patience: 3, batchSize: 256, learningRate: 1e-2 },
   run: (input, options) => fitWideDeep(input, options),
 });

@@ -129,7 +129,13 @@ async function runCell(
   try {
     const output = await variant.method.run(setting.input, variant.options);
     const scored = scoreOutput(output, setting.scored, setting.future, horizons);
-    return { status: 'ok', ...scored, seconds: seconds(), ...where, ...(output.info ? { info: output.info } : {}) };
+    return {
+      status: 'ok',
+      ...scored,
+      seconds: seconds(),
+      ...where,
+      ...(output.info ? { info: output.info } : {}),
+    };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     return { status: 'failed', error, metrics: {}, seconds: seconds(), ...where };

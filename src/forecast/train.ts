@@ -11,9 +11,9 @@ import type { Rng } from '../rng.js';
 /** Optimiser options shared by the neural forecasters' option schemas. */
 export const trainingOptionsShape = {
   /** Upper bound on epochs; early stopping usually ends sooner. */
-  epochs: z.int().min(1).default(60),
+  epochs: z.int().min(1).default(40),
   /** Epochs without a better validation loss before training stops. */
-  patience: z.int().min(1).default(6),
+  patience: z.int().min(1).default(5),
   batchSize: z.int().min(1).default(128),
   learningRate: z.number().positive().default(1e-3),
   /** Gradients are rescaled so their global L2 norm is at most this. */
@@ -101,7 +101,8 @@ export async function trainModel(
           optimizer.applyGradients(names.map((name) => ({ name, tensor: tf.mul(grads[name], factor) })));
           return value.dataSync()[0];
         });
-        if (!Number.isFinite(value)) throw new NumericalError(`${method}: training loss became ${value} at epoch ${epoch}`);
+        if (!Number.isFinite(value))
+          throw new NumericalError(`${method}: training loss became ${value} at epoch ${epoch}`);
         trainLoss += value * batch.length;
       }
       const validationLoss = held
