@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NumericalError, UserError } from '../src/errors.js';
-import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
+import { checkFutureChannels, gmvForecasts } from '../src/forecast/known.js';
 import { choleskyInverse, choleskySolve, regularizedCholesky } from '../src/linalg.js';
 import { defineMethod } from '../src/methods/method.js';
 
@@ -451,12 +451,12 @@ export const btvc = defineMethod({
   testConfig: { transforms: 'configured' },
   async run({ panel, horizon, futureChannels }, options) {
     checkFutureChannels('btvc', panel, horizon, futureChannels);
-    const { shops: S, nodeCount: N, steps: T } = panel;
+    const { shops: S, steps: T } = panel;
     if (horizon === 0) throw new UserError('btvc: needs a forecast horizon (set "horizon" in the config)');
     const channels = panel.channelIndices;
     const C = channels.length;
     const window = Math.min(options.spendFillWindow, T);
-    const forecasts = new Float32Array(S * N * horizon);
+    const gmv = new Float64Array(S * horizon);
     let iterations = 0;
     let unconverged = 0;
     for (let s = 0; s < S; s++) {
@@ -470,13 +470,9 @@ export const btvc = defineMethod({
       const result = btvcShop(panel.series(s, panel.targetIndex), spends, futureSpends, horizon, options);
       iterations = Math.max(iterations, result.fit.iterations);
       if (!result.fit.converged) unconverged++;
-      for (let n = 0; n < N; n++) {
-        const offset = (s * N + n) * horizon;
-        if (n === panel.targetIndex) forecasts.set(result.forecast, offset);
-        else forecasts.fill(panel.series(s, n)[T - 1], offset, offset + horizon);
-      }
+      gmv.set(result.forecast, s * horizon);
     }
-    writeKnownChannels(forecasts, panel, horizon, futureChannels);
+    const forecasts = gmvForecasts(panel, horizon, gmv, futureChannels);
     return { forecasts, info: { maxIterations: iterations, unconvergedShops: unconverged } };
   },
 });

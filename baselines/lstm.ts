@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
-import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
+import { checkFutureChannels, gmvForecasts, writeKnownChannels } from '../src/forecast/known.js';
 import {
   type Block,
   type Design,
@@ -9,7 +9,13 @@ import {
   trainingOptionsShape,
   trainModel,
 } from '../src/forecast/train.js';
-import { type Origin, type ScaledShop, scaleShops, splitOrigins } from '../src/forecast/windows.js';
+import {
+  type Origin,
+  type ScaledShop,
+  scaleShops,
+  splitOrigins,
+  unscaleTarget,
+} from '../src/forecast/windows.js';
 import type { MethodInput, MethodOutput } from '../src/methods/method.js';
 import { defineMethod } from '../src/methods/method.js';
 import { Rng } from '../src/rng.js';
@@ -197,7 +203,7 @@ export async function fitLstm(
           return (v - shops[s].center[node]) / shops[s].scale[node];
         })
       : undefined;
-    const forecasts = new Float32Array(S * N * horizon);
+    let forecasts: Float32Array = new Float32Array(S * N * horizon);
     if (L.recursive) {
       const scaled = rollRecursive(model, shops, S, L, futureScaled);
       for (let s = 0; s < S; s++) {
@@ -208,25 +214,15 @@ export async function fitLstm(
           }
         }
       }
+      writeKnownChannels(forecasts, panel, horizon, futureChannels);
     } else {
       const window = new Float32Array(S * L.W * L.F);
       for (let s = 0; s < S; s++) writeWindow(shops[s], N, shops[s].steps, L.W, window, s * L.W * L.F);
       const inputs: Block[] = [{ values: window, shape: [L.W, L.F] }];
       if (futureScaled) inputs.push({ values: futureScaled, shape: [C * horizon] });
-      const gmv = predictRows(model, inputs, S);
-      const T = panel.steps;
-      for (let s = 0; s < S; s++) {
-        for (let n = 0; n < N; n++) {
-          const offset = (s * N + n) * horizon;
-          if (n === L.target) {
-            for (let h = 0; h < horizon; h++) {
-              forecasts[offset + h] = gmv[s * horizon + h] * shops[s].scale[n] + shops[s].center[n];
-            }
-          } else forecasts.fill(panel.series(s, n)[T - 1], offset, offset + horizon);
-        }
-      }
+      const gmv = unscaleTarget(predictRows(model, inputs, S), shops, L.target, S, horizon);
+      forecasts = gmvForecasts(panel, horizon, gmv, futureChannels);
     }
-    writeKnownChannels(forecasts, panel, horizon, futureChannels);
     return {
       forecasts,
       info: {

@@ -1,9 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
-import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
+import { checkFutureChannels, gmvForecasts } from '../src/forecast/known.js';
 import { type Design, predictRows, trainingOptionsShape, trainModel } from '../src/forecast/train.js';
-import { type Origin, type ScaledShop, scaleShops, splitOrigins } from '../src/forecast/windows.js';
+import {
+  type Origin,
+  type ScaledShop,
+  scaleShops,
+  splitOrigins,
+  unscaleTarget,
+} from '../src/forecast/windows.js';
 import type { MethodInput, MethodOutput } from '../src/methods/method.js';
 import { defineMethod } from '../src/methods/method.js';
 import { Rng } from '../src/rng.js';
@@ -113,7 +119,7 @@ export async function fitWideDeep(
 ): Promise<MethodOutput> {
   checkFutureChannels('wide-deep', panel, horizon, futureChannels);
   if (horizon === 0) throw new UserError('wide-deep: needs a forecast horizon (set "horizon" in the config)');
-  const { shops: S, nodeCount: N, steps: T } = panel;
+  const { shops: S, steps: T } = panel;
   const shops = scaleShops(trainPanel ? [panel, trainPanel] : [panel]);
   const channels = panel.channelIndices;
   const C = channels.length;
@@ -170,18 +176,12 @@ export async function fitWideDeep(
       ],
       rows,
     );
-    const forecasts = new Float32Array(S * N * horizon);
-    for (let s = 0; s < S; s++) {
-      for (let n = 0; n < N; n++) {
-        const offset = (s * N + n) * horizon;
-        if (n === L.target) {
-          for (let h = 0; h < horizon; h++) {
-            forecasts[offset + h] = gmv[s * horizon + h] * shops[s].scale[n] + shops[s].center[n];
-          }
-        } else forecasts.fill(panel.series(s, n)[T - 1], offset, offset + horizon);
-      }
-    }
-    writeKnownChannels(forecasts, panel, horizon, futureChannels);
+    const forecasts = gmvForecasts(
+      panel,
+      horizon,
+      unscaleTarget(gmv, shops, L.target, S, horizon),
+      futureChannels,
+    );
     return {
       forecasts,
       info: {

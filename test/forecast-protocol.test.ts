@@ -13,6 +13,7 @@ import {
 } from '../experiments/protocol.js';
 import { initBackend } from '../src/backend.js';
 import { Panel } from '../src/data/panel.js';
+import type { MethodInput } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
 import { easyForecastPanel } from './forecast-easy.js';
 
@@ -139,25 +140,28 @@ describe('forecast protocol', () => {
     expect(gmv(b.forecasts!)[2]).not.toBe(gmv(a.forecasts!)[2]);
   });
 
+  type Fit = (input: MethodInput, onEpoch: () => void) => Promise<unknown>;
+  const fewEpochs = { epochs: 4, patience: 10 };
   it.each([
-    ['lstm', () => fitLstm, lstm],
-    ['wide-deep', () => fitWideDeep, wideDeep],
-  ] as const)(
-    '%s keeps tf.memory().numTensors flat across epochs and releases its model',
-    async (_, fit, method) => {
-      const { history, future } = panel.splitTime(5);
-      const before = tf.memory().numTensors;
-      const counts: number[] = [];
-      const options = method.options.parse({ ...method.testConfig, epochs: 4, patience: 10 });
-      await fit()(
-        { panel: history, horizon: 5, seed: 0, futureChannels: channelValues(future) },
-        // biome-ignore lint/suspicious/noExplicitAny: each fit takes its own options type
-        options as any,
-        () => counts.push(tf.memory().numTensors),
-      );
-      expect(counts).toHaveLength(4);
-      expect(new Set(counts.slice(1)).size).toBe(1);
-      expect(tf.memory().numTensors).toBe(before);
-    },
-  );
+    [
+      'lstm',
+      ((input, onEpoch) =>
+        fitLstm(input, lstm.options.parse({ ...lstm.testConfig, ...fewEpochs }), onEpoch)) as Fit,
+    ],
+    [
+      'wide-deep',
+      ((input, onEpoch) =>
+        fitWideDeep(input, wideDeep.options.parse({ ...wideDeep.testConfig, ...fewEpochs }), onEpoch)) as Fit,
+    ],
+  ])('%s keeps tf.memory().numTensors flat across epochs and releases its model', async (_, train) => {
+    const { history, future } = panel.splitTime(5);
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    await train({ panel: history, horizon: 5, seed: 0, futureChannels: channelValues(future) }, () =>
+      counts.push(tf.memory().numTensors),
+    );
+    expect(counts).toHaveLength(4);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -58,7 +58,12 @@ describe('tables', () => {
   });
 
   it('puts held-out-shops cells in their own column and reports seconds per shop', () => {
-    const shopsCell = { ...cell('d1', 'm1', 0, { 'mse@1': 2 }), split: 'shops' as const, shops: 4, seconds: 2 };
+    const shopsCell = {
+      ...cell('d1', 'm1', 0, { 'mse@1': 2 }),
+      split: 'shops' as const,
+      shops: 4,
+      seconds: 2,
+    };
     const timeCell = { ...cell('d1', 'm1', 0, { 'mse@1': 1 }), split: 'time' as const };
     const rows = summarize([timeCell, shopsCell]);
     const md = markdownTables(rows, ['mse@1', 'seconds_per_shop']);

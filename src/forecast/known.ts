@@ -1,6 +1,7 @@
 /**
- * Helpers every forecaster shares for what is known at forecast time (see
- * experiments/protocol.ts): the future channel spends of `MethodInput.futureChannels`.
+ * Helpers every forecaster shares: the future channel spends known at forecast time
+ * (`MethodInput.futureChannels`, see experiments/protocol.ts), and the assembly of a
+ * forecast [S, N, horizon] from a GMV-only model.
  */
 import type { Panel } from '../data/panel.js';
 
@@ -42,4 +43,29 @@ export function writeKnownChannels(
       forecasts.set(futureChannels.subarray(from, from + horizon), (s * N + node) * horizon);
     });
   }
+}
+
+/**
+ * Forecasts [S, N, horizon] of a model that predicts GMV only: the target rows from `gmv`
+ * ([S, horizon], original units), every other node persistence (its last value), and the
+ * channels the known spends when given.
+ */
+export function gmvForecasts(
+  panel: Panel,
+  horizon: number,
+  gmv: ArrayLike<number>,
+  futureChannels: Float32Array | undefined,
+): Float32Array {
+  const { shops: S, nodeCount: N, steps: T } = panel;
+  const forecasts = new Float32Array(S * N * horizon);
+  for (let s = 0; s < S; s++) {
+    for (let n = 0; n < N; n++) {
+      const offset = (s * N + n) * horizon;
+      if (n === panel.targetIndex) {
+        for (let h = 0; h < horizon; h++) forecasts[offset + h] = gmv[s * horizon + h];
+      } else forecasts.fill(panel.series(s, n)[T - 1], offset, offset + horizon);
+    }
+  }
+  writeKnownChannels(forecasts, panel, horizon, futureChannels);
+  return forecasts;
 }

@@ -100,3 +100,17 @@ export function splitOrigins(
   }
   return { train, validation };
 }
+
+/** Undoes the target's scaling of scaled GMV forecasts [S, horizon] of the first S shops. */
+export function unscaleTarget(
+  scaled: ArrayLike<number>,
+  shops: readonly ScaledShop[],
+  target: number,
+  S: number,
+  horizon: number,
+): Float64Array {
+  return Float64Array.from({ length: S * horizon }, (_, i) => {
+    const shop = shops[Math.floor(i / horizon)];
+    return scaled[i] * shop.scale[target] + shop.center[target];
+  });
+}
