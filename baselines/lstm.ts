@@ -1,24 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UserError } from '../src/errors.js';
-import { checkFutureChannels, gmvForecasts, writeKnownChannels } from '../src/forecast/known.js';
+import { gmvForecasts, writeKnownChannels } from '../src/forecast/known.js';
 import {
   type Block,
   type Design,
+  fitGlobalForecaster,
   predictRows,
   trainingOptionsShape,
-  trainModel,
 } from '../src/forecast/train.js';
-import {
-  type Origin,
-  type ScaledShop,
-  scaleShops,
-  splitOrigins,
-  unscaleTarget,
-} from '../src/forecast/windows.js';
-import type { MethodInput, MethodOutput } from '../src/methods/method.js';
+import { type Origin, type ScaledShop, unscaleTarget } from '../src/forecast/windows.js';
+import type { MethodInput } from '../src/methods/method.js';
 import { defineMethod } from '../src/methods/method.js';
-import { Rng } from '../src/rng.js';
 
 export const lstmOptions = z.strictObject({
   /** Units of the single LSTM layer. */
@@ -162,15 +154,9 @@ function rollRecursive(
  * `trainPanel`'s full series when given) and forecasts `panel`'s shops. `onEpoch` lets tests
  * watch memory per epoch.
  */
-export async function fitLstm(
-  { panel, horizon, seed, futureChannels, trainPanel }: MethodInput,
-  options: LstmOptions,
-  onEpoch?: (epoch: number) => void,
-): Promise<MethodOutput> {
-  checkFutureChannels('lstm', panel, horizon, futureChannels);
-  if (horizon === 0) throw new UserError('lstm: needs a forecast horizon (set "horizon" in the config)');
+export function fitLstm(input: MethodInput, options: LstmOptions, onEpoch?: (epoch: number) => void) {
+  const { panel, horizon, futureChannels } = input;
   const { shops: S, nodeCount: N } = panel;
-  const shops = scaleShops(trainPanel ? [panel, trainPanel] : [panel]);
   const L: Layout = {
     N,
     F: N + panel.contextSize,
@@ -181,21 +167,8 @@ export async function fitLstm(
     knownFuture: futureChannels !== undefined,
     recursive: options.strategy === 'recursive',
   };
-  // One-step training targets in recursive mode; origins still leave a horizon for validation.
-  const { train, validation } = splitOrigins(shops, L.W, horizon, options.validationOrigins, 'lstm');
-  const rng = new Rng(seed).fork('lstm');
-  const model = buildModel(L, options.hidden, rng.int(2 ** 30));
-  try {
-    const report = await trainModel(
-      model,
-      design(shops, train, L),
-      design(shops, validation, L),
-      options,
-      rng.fork('batches'),
-      'lstm',
-      onEpoch,
-    );
-    const C = L.channels.length;
+  const C = L.channels.length;
+  const forecast = (model: tf.LayersModel, shops: readonly ScaledShop[]): Float32Array => {
     const futureScaled = futureChannels
       ? Float32Array.from(futureChannels, (v, i) => {
           const s = Math.floor(i / (C * horizon));
@@ -203,38 +176,36 @@ export async function fitLstm(
           return (v - shops[s].center[node]) / shops[s].scale[node];
         })
       : undefined;
-    let forecasts: Float32Array = new Float32Array(S * N * horizon);
     if (L.recursive) {
       const scaled = rollRecursive(model, shops, S, L, futureScaled);
-      for (let s = 0; s < S; s++) {
-        for (let n = 0; n < N; n++) {
-          for (let h = 0; h < horizon; h++) {
-            const k = (s * N + n) * horizon + h;
-            forecasts[k] = scaled[k] * shops[s].scale[n] + shops[s].center[n];
-          }
-        }
-      }
+      const forecasts = Float32Array.from(scaled, (v, k) => {
+        const shop = shops[Math.floor(k / (N * horizon))];
+        const n = Math.floor(k / horizon) % N;
+        return v * shop.scale[n] + shop.center[n];
+      });
       writeKnownChannels(forecasts, panel, horizon, futureChannels);
-    } else {
-      const window = new Float32Array(S * L.W * L.F);
-      for (let s = 0; s < S; s++) writeWindow(shops[s], N, shops[s].steps, L.W, window, s * L.W * L.F);
-      const inputs: Block[] = [{ values: window, shape: [L.W, L.F] }];
-      if (futureScaled) inputs.push({ values: futureScaled, shape: [C * horizon] });
-      const gmv = unscaleTarget(predictRows(model, inputs, S), shops, L.target, S, horizon);
-      forecasts = gmvForecasts(panel, horizon, gmv, futureChannels);
+      return forecasts;
     }
-    return {
-      forecasts,
-      info: {
-        epochs: report.epochs,
-        bestEpoch: report.bestEpoch,
-        validationLoss: report.bestValidationLoss,
-        trainingWindows: train.length,
-      },
-    };
-  } finally {
-    model.dispose();
-  }
+    const window = new Float32Array(S * L.W * L.F);
+    for (let s = 0; s < S; s++) writeWindow(shops[s], N, shops[s].steps, L.W, window, s * L.W * L.F);
+    const inputs: Block[] = [{ values: window, shape: [L.W, L.F] }];
+    if (futureScaled) inputs.push({ values: futureScaled, shape: [C * horizon] });
+    const gmv = unscaleTarget(predictRows(model, inputs, S), shops, L.target, S, horizon);
+    return gmvForecasts(panel, horizon, gmv, futureChannels);
+  };
+  // In recursive mode the targets are one step ahead; origins still leave a horizon for validation.
+  return fitGlobalForecaster(
+    'lstm',
+    input,
+    options,
+    {
+      lookback: L.W,
+      build: (seed) => buildModel(L, options.hidden, seed),
+      design: (shops, origins) => design(shops, origins, L),
+      forecast,
+    },
+    onEpoch,
+  );
 }
 
 /**

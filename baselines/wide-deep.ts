@@ -1,18 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UserError } from '../src/errors.js';
-import { checkFutureChannels, gmvForecasts } from '../src/forecast/known.js';
-import { type Design, predictRows, trainingOptionsShape, trainModel } from '../src/forecast/train.js';
+import { gmvForecasts } from '../src/forecast/known.js';
 import {
-  type Origin,
-  type ScaledShop,
-  scaleShops,
-  splitOrigins,
-  unscaleTarget,
-} from '../src/forecast/windows.js';
-import type { MethodInput, MethodOutput } from '../src/methods/method.js';
+  type Design,
+  fitGlobalForecaster,
+  predictRows,
+  trainingOptionsShape,
+} from '../src/forecast/train.js';
+import { type Origin, type ScaledShop, unscaleTarget } from '../src/forecast/windows.js';
+import type { MethodInput } from '../src/methods/method.js';
 import { defineMethod } from '../src/methods/method.js';
-import { Rng } from '../src/rng.js';
 
 export const wideDeepOptions = z.strictObject({
   /** Past steps of spends and GMV fed to the deep part. */
@@ -112,15 +109,9 @@ function buildModel(L: Layout, hidden: readonly number[], seed: number): tf.Laye
 }
 
 /** Fits the global Wide&Deep regressor and forecasts `panel`'s shops (see {@link wideDeep}). */
-export async function fitWideDeep(
-  { panel, horizon, seed, futureChannels, trainPanel }: MethodInput,
-  options: WideDeepOptions,
-  onEpoch?: (epoch: number) => void,
-): Promise<MethodOutput> {
-  checkFutureChannels('wide-deep', panel, horizon, futureChannels);
-  if (horizon === 0) throw new UserError('wide-deep: needs a forecast horizon (set "horizon" in the config)');
+export function fitWideDeep(input: MethodInput, options: WideDeepOptions, onEpoch?: (epoch: number) => void) {
+  const { panel, horizon, futureChannels } = input;
   const { shops: S, steps: T } = panel;
-  const shops = scaleShops(trainPanel ? [panel, trainPanel] : [panel]);
   const channels = panel.channelIndices;
   const C = channels.length;
   const k = panel.contextSize;
@@ -135,25 +126,7 @@ export async function fitWideDeep(
     deep: C * options.lags + options.lags + k + horizon,
   };
   const known = futureChannels !== undefined;
-  const { train, validation } = splitOrigins(
-    shops,
-    options.lags,
-    horizon,
-    options.validationOrigins,
-    'wide-deep',
-  );
-  const rng = new Rng(seed).fork('wide-deep');
-  const model = buildModel(L, options.hidden, rng.int(2 ** 30));
-  try {
-    const report = await trainModel(
-      model,
-      design(shops, train, L, known),
-      design(shops, validation, L, known),
-      options,
-      rng.fork('batches'),
-      'wide-deep',
-      onEpoch,
-    );
+  const forecast = (model: tf.LayersModel, shops: readonly ScaledShop[]): Float32Array => {
     const rows = S * horizon;
     const wide = new Float32Array(rows * L.wide);
     const deep = new Float32Array(rows * L.deep);
@@ -168,32 +141,25 @@ export async function fitWideDeep(
         writeRow(sh, T, h, spendAt, L, wide, deep, s * horizon + h);
       }
     }
-    const gmv = predictRows(
-      model,
-      [
-        { values: wide, shape: [L.wide] },
-        { values: deep, shape: [L.deep] },
-      ],
-      rows,
-    );
-    const forecasts = gmvForecasts(
-      panel,
-      horizon,
-      unscaleTarget(gmv, shops, L.target, S, horizon),
-      futureChannels,
-    );
-    return {
-      forecasts,
-      info: {
-        epochs: report.epochs,
-        bestEpoch: report.bestEpoch,
-        validationLoss: report.bestValidationLoss,
-        trainingRows: train.length * horizon,
-      },
-    };
-  } finally {
-    model.dispose();
-  }
+    const inputs = [
+      { values: wide, shape: [L.wide] },
+      { values: deep, shape: [L.deep] },
+    ];
+    const gmv = unscaleTarget(predictRows(model, inputs, rows), shops, L.target, S, horizon);
+    return gmvForecasts(panel, horizon, gmv, futureChannels);
+  };
+  return fitGlobalForecaster(
+    'wide-deep',
+    input,
+    options,
+    {
+      lookback: options.lags,
+      build: (seed) => buildModel(L, options.hidden, seed),
+      design: (shops, origins) => design(shops, origins, L, known),
+      forecast,
+    },
+    onEpoch,
+  );
 }
 
 /**

@@ -5,8 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { NumericalError } from '../errors.js';
-import type { Rng } from '../rng.js';
+import { NumericalError, UserError } from '../errors.js';
+import type { MethodInput, MethodOutput } from '../methods/method.js';
+import { Rng } from '../rng.js';
+import { checkFutureChannels } from './known.js';
+import { type Origin, type ScaledShop, scaleShops, splitOrigins } from './windows.js';
 
 /** Optimiser options shared by the neural forecasters' option schemas. */
 export const trainingOptionsShape = {
@@ -145,4 +148,63 @@ export function predictRows(model: tf.LayersModel, inputs: Block[], rows: number
     const output = model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor;
     return output.dataSync() as Float32Array;
   });
+}
+
+/** What a global (cross-shop) neural forecaster supplies to {@link fitGlobalForecaster}. */
+export interface GlobalForecaster {
+  /** Steps of history an origin needs before it. */
+  lookback: number;
+  build(seed: number): tf.LayersModel;
+  /** Training or validation rows of the given origins. */
+  design(shops: readonly ScaledShop[], origins: readonly Origin[]): Design;
+  /** Forecasts [S, N, horizon] of the evaluation shops (the first S of `shops`), original units. */
+  forecast(model: tf.LayersModel, shops: readonly ScaledShop[]): Float32Array;
+}
+
+/**
+ * The life cycle every global forecaster shares: scale the shops it may see (the history of
+ * `panel`'s shops, plus `trainPanel`'s full series when given, each on its own steps), split
+ * forecast origins in time, build the model from the seed, train it, forecast, dispose it.
+ */
+export async function fitGlobalForecaster(
+  name: string,
+  { panel, horizon, seed, futureChannels, trainPanel }: MethodInput,
+  options: TrainingOptions & { validationOrigins: number },
+  forecaster: GlobalForecaster,
+  onEpoch?: (epoch: number) => void,
+): Promise<MethodOutput> {
+  checkFutureChannels(name, panel, horizon, futureChannels);
+  if (horizon === 0) throw new UserError(`${name}: needs a forecast horizon (set "horizon" in the config)`);
+  const shops = scaleShops(trainPanel ? [panel, trainPanel] : [panel]);
+  const { train, validation } = splitOrigins(
+    shops,
+    forecaster.lookback,
+    horizon,
+    options.validationOrigins,
+    name,
+  );
+  const rng = new Rng(seed).fork(name);
+  const model = forecaster.build(rng.int(2 ** 30));
+  try {
+    const report = await trainModel(
+      model,
+      forecaster.design(shops, train),
+      forecaster.design(shops, validation),
+      options,
+      rng.fork('batches'),
+      name,
+      onEpoch,
+    );
+    return {
+      forecasts: forecaster.forecast(model, shops),
+      info: {
+        epochs: report.epochs,
+        bestEpoch: report.bestEpoch,
+        validationLoss: report.bestValidationLoss,
+        trainingOrigins: train.length,
+      },
+    };
+  } finally {
+    model.dispose();
+  }
 }
