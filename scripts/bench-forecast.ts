@@ -28,7 +28,7 @@ for (const method of METHODS.filter((m) => m.produces.includes('forecast'))) {
   const options = method.options.parse({});
   const runs = ['lstm', 'wide-deep'].includes(method.name) ? 3 : 5;
   const ms = await medianMs(() => method.run(input, options), runs);
-  const perShop = Math.round((ms / 1000 / shops) * 1e4) / 1e4;
+  const perShop = Number((ms / 1000 / shops).toPrecision(3));
   console.log(`${method.name}: ${ms} ms for ${shops} shops, ${perShop} s per shop (median of ${runs})`);
   result[`${method.name}_secondsPerShop`] = perShop;
 }
