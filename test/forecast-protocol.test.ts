@@ -164,4 +164,28 @@ describe('forecast protocol', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it("lstm's recursive strategy rolls every node forward, keeps known spends, and beats persistence", async () => {
+    const { history, future } = panel.splitTime(5);
+    const known = channelValues(future);
+    const options = lstm.options.parse({ ...lstm.testConfig, strategy: 'recursive' });
+    const { forecasts } = await lstm.run(
+      { panel: history, horizon: 5, seed: 0, futureChannels: known },
+      options,
+    );
+    let model = 0;
+    let persistence = 0;
+    for (let s = 0; s < panel.shops; s++) {
+      const last = history.series(s, 3).at(-1)!;
+      future.series(s, 3).forEach((truth, h) => {
+        model += (forecasts![(s * 4 + 3) * 5 + h] - truth) ** 2;
+        persistence += (last - truth) ** 2;
+      });
+    }
+    expect(model).toBeLessThan(persistence);
+    expect(Array.from(forecasts!.subarray(0, 5))).toEqual(Array.from(known.subarray(0, 5)));
+    // The KPI is forecast by the model too, not held at its last value.
+    const kpi = forecasts!.subarray(2 * 5, 3 * 5);
+    expect(new Set(kpi).size).toBeGreaterThan(1);
+  });
 });
