@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
+import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
 import { regularizedCholesky, solveLeastSquares } from '../src/linalg.js';
 import { defineMethod } from '../src/methods/method.js';
 import { fSurvivalLog10 } from '../src/stats/fdist.js';
@@ -238,7 +239,8 @@ export function grangerShop(
 /**
  * Rolls the fitted VAR(K) forward `horizon` steps from the end of the series (plugging each
  * forecast back in as a lag) and undoes the standardisation. Writes node n, step h to
- * out[offset + n · horizon + h].
+ * out[offset + n · horizon + h]. When the future spends are known (`known`, [C, horizon] for
+ * the nodes `channels`), the channels' forecasts are replaced by them before they serve as lags.
  */
 function rollForward(
   values: ArrayLike<number>,
@@ -249,6 +251,7 @@ function rollForward(
   horizon: number,
   out: Float32Array,
   offset: number,
+  known?: { channels: readonly number[]; values: ArrayLike<number> },
 ): void {
   const { coef, center, scale } = result;
   // history[n * (K + horizon) + s]: standardised values, the last K observed then the forecasts.
@@ -266,6 +269,9 @@ function rollForward(
       }
       history[i * width + now] = v;
     }
+    known?.channels.forEach((node, c) => {
+      history[node * width + now] = (known.values[c * horizon + h] - center[node]) / scale[node];
+    });
   }
   for (let n = 0; n < N; n++) {
     for (let h = 0; h < horizon; h++)
@@ -284,7 +290,9 @@ function rollForward(
  *
  * Shapes and orientation: input panel [S, N, T]; outputs per shop an N × N score matrix and
  * binary graph with `[i * N + j]` about j → i (row = effect, column = cause), diagonal 0; and
- * forecasts [S, N, horizon] when asked, from the full VAR(K) rolled forward.
+ * forecasts [S, N, horizon] when asked, from the full VAR(K) rolled forward. Known future
+ * spends (`futureChannels`) replace the channels' own forecasts at each step, so they drive the
+ * KPIs and GMV through the fitted lags; the forecast of a known spend is that spend.
  *
  * Degrees of freedom: see {@link grangerShop}; the conditional test uses statsmodels'
  * system convention (K, N·df_resid). Binary graph: Benjamini–Hochberg at level `fdr` over the
@@ -309,7 +317,9 @@ export const grangerVar = defineMethod({
   produces: ['graph', 'forecast'] as const,
   options: grangerVarOptions,
   testConfig: { lag: 2 },
-  async run({ panel, horizon }, options) {
+  async run({ panel, horizon, futureChannels }, options) {
+    checkFutureChannels('granger-var', panel, horizon, futureChannels);
+    const channels = panel.channelIndices;
     const S = panel.shops;
     const N = panel.nodeCount;
     const T = panel.steps;
@@ -341,8 +351,15 @@ export const grangerVar = defineMethod({
       });
       graphScores.push(scores);
       graphs.push(graph);
-      if (forecasts) rollForward(values, N, T, options.lag, result, horizon, forecasts, s * N * horizon);
+      if (forecasts) {
+        const C = channels.length;
+        const known = futureChannels
+          ? { channels, values: futureChannels.subarray(s * C * horizon, (s + 1) * C * horizon) }
+          : undefined;
+        rollForward(values, N, T, options.lag, result, horizon, forecasts, s * N * horizon, known);
+      }
     }
+    if (forecasts) writeKnownChannels(forecasts, panel, horizon, futureChannels);
     return {
       graphScores,
       graphs,

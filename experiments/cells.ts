@@ -11,8 +11,9 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io.js';
 import { parseOrThrow } from '../src/validation.js';
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig, ForecastSplit } from './config.js';
 import { datasetName } from './datasets.js';
+import { forecastProtocol } from './protocol.js';
 import type { CellResult } from './results.js';
 
 /** One cell of the grid before it runs: what a worker needs to run it, and its resume key. */
@@ -27,6 +28,8 @@ export interface PlannedCell {
   method: string;
   label: string;
   options: Record<string, unknown>;
+  /** The forecast split this cell is evaluated under (absent for structure-only cells). */
+  split?: ForecastSplit;
   key: string;
 }
 
@@ -50,6 +53,7 @@ export function cellKey(
   options: Record<string, unknown>,
   seed: number,
   identity: RunIdentity,
+  split?: ForecastSplit,
 ): string {
   const { name: _name, ...dataset } = config.datasets[datasetIndex];
   const text = stringify({
@@ -57,7 +61,8 @@ export function cellKey(
     method,
     options,
     seed,
-    protocol: { horizon: config.horizon, horizons: config.horizons },
+    split,
+    protocol: split ? forecastProtocol(config) : { horizon: config.horizon, horizons: config.horizons },
     codeVersion: identity.codeVersion,
     backend: identity.backend,
   });
@@ -67,27 +72,39 @@ export function cellKey(
     .slice(0, 24);
 }
 
-/** Every (seed × dataset × variant) cell of `config`, in grid order. */
+/**
+ * Every (seed × dataset × variant × forecast split) cell of `config`, in grid order. A method
+ * that does not forecast (or any method at horizon 0) has one cell per dataset; a forecaster
+ * one per split of the protocol.
+ */
 export function planCells(
   config: ExperimentConfig,
-  variants: readonly { method: { name: string }; label: string; options: Record<string, unknown> }[],
+  variants: readonly {
+    method: { name: string; produces: readonly string[] };
+    label: string;
+    options: Record<string, unknown>;
+  }[],
   identity: RunIdentity,
 ): PlannedCell[] {
   const cells: PlannedCell[] = [];
   for (const seed of config.seeds) {
     for (const [datasetIndex, spec] of config.datasets.entries()) {
       for (const [variantIndex, variant] of variants.entries()) {
-        cells.push({
-          index: cells.length,
-          seed,
-          datasetIndex,
-          variantIndex,
-          dataset: datasetName(spec),
-          method: variant.method.name,
-          label: variant.label,
-          options: variant.options,
-          key: cellKey(config, datasetIndex, variant.method.name, variant.options, seed, identity),
-        });
+        const forecasts = config.horizon > 0 && variant.method.produces.includes('forecast');
+        for (const split of forecasts ? config.splits : [undefined]) {
+          cells.push({
+            index: cells.length,
+            seed,
+            datasetIndex,
+            variantIndex,
+            dataset: datasetName(spec),
+            method: variant.method.name,
+            label: variant.label,
+            options: variant.options,
+            ...(split ? { split } : {}),
+            key: cellKey(config, datasetIndex, variant.method.name, variant.options, seed, identity, split),
+          });
+        }
       }
     }
   }

@@ -76,6 +76,11 @@ export const methodSpecSchema = z.discriminatedUnion(
 );
 export type MethodSpec = z.output<typeof methodSpecSchema>;
 
+export const FUTURE_SPEND_CHOICES = ['known', 'unknown'] as const;
+export const SHOP_CONTEXT_CHOICES = ['known', 'unknown'] as const;
+export const SPLIT_CHOICES = ['time', 'shops'] as const;
+export type ForecastSplit = (typeof SPLIT_CHOICES)[number];
+
 export const METRIC_NAMES = [
   'auroc',
   'auprc',
@@ -108,6 +113,21 @@ export const experimentConfigSchema = z.strictObject({
   horizon: z.int().nonnegative().default(0),
   /** Horizons (1-based steps) reported as mse@h / mae@h / mape@h. */
   horizons: z.array(z.int().positive()).default([1, 3, 7]),
+  /**
+   * Whether the channel spends of the horizon are known at forecast time (planned budgets, the
+   * usual MMM case): `known` passes them to forecasters as `futureChannels`.
+   */
+  futureSpend: z.enum(FUTURE_SPEND_CHOICES).default('unknown'),
+  /** Whether forecasters may read each shop's static context (`unknown` strips it from their inputs). */
+  shopContext: z.enum(SHOP_CONTEXT_CHOICES).default('known'),
+  /**
+   * Forecast splits, each reported separately: `time` holds out the last `horizon` steps of every
+   * shop; `shops` also holds out whole shops (a seeded `heldOutShops` fraction), which are scored
+   * while the other shops' full series are offered for training.
+   */
+  splits: z.array(z.enum(SPLIT_CHOICES)).min(1).default(['time']),
+  /** Fraction of the shops evaluated (held out) under the `shops` split. */
+  heldOutShops: z.number().gt(0).lt(1).default(0.2),
   /** Metrics shown in tables (results.json keeps every metric computed). */
   metrics: z.array(z.string()).default(['auroc', 'auprc']),
   datasets: z.array(datasetSpecSchema).min(1),

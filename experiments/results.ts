@@ -1,3 +1,6 @@
+import type { ForecastSplit } from './config.js';
+import type { ForecastProtocol } from './protocol.js';
+
 /** The `results.json` layout of ../shared/docs/interfaces.md; outside scripts read it. */
 export interface CellResult {
   dataset: string;
@@ -13,7 +16,10 @@ export interface CellResult {
   metrics: Record<string, number>;
   /** Per-shop values behind the graph metrics, in the dataset's shop order (for paired tests). */
   perShop?: Record<string, number[]>;
+  /** Shops scored (under the `shops` split: the held-out shops only). */
   shops: number;
+  /** Forecast split of the cell (absent when the method did not forecast). */
+  split?: ForecastSplit;
   seconds: number;
   info?: Record<string, number | string>;
 }
@@ -26,5 +32,7 @@ export interface ResultsFile {
   config: string;
   /** `i/n` when the run was one shard of the grid (`--shard`); absent for a whole grid. */
   shard?: string;
+  /** The forecast protocol (present when the config asked for a forecast). */
+  protocol?: ForecastProtocol;
   cells: CellResult[];
 }

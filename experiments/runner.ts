@@ -24,6 +24,12 @@ import {
 import type { ExperimentConfig, MethodSpec } from './config.js';
 import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
+import {
+  describeProtocol,
+  type EvaluationSetting,
+  evaluationSettings,
+  forecastProtocol,
+} from './protocol.js';
 import type { CellResult, ResultsFile } from './results.js';
 import { csvTable, markdownTables, summarize } from './tables.js';
 
@@ -113,9 +119,11 @@ export function scoreOutput(
   return { metrics, perShop };
 }
 
-export type CellOutcome = Pick<CellResult, 'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds'>;
-/** A cell's outcome plus the size of the data it ran on. */
-export type CellRun = CellOutcome & Pick<CellResult, 'shops'>;
+/** A cell's outcome, with the number of shops it scored and its forecast split. */
+export type CellRun = Pick<
+  CellResult,
+  'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds' | 'shops' | 'split'
+>;
 
 /** Forwards a method's training reports, failing the cell on a NaN or infinite loss. */
 function guardLoss(report?: (event: TrainingProgress) => void): (event: TrainingProgress) => void {
@@ -128,40 +136,38 @@ function guardLoss(report?: (event: TrainingProgress) => void): (event: Training
 }
 
 /**
- * Runs one method variant on one dataset and scores it. A method that forecasts sees only the
- * history window of `split`. A throw (or a NaN/Inf training loss) becomes a failed outcome, so
- * the grid goes on.
+ * Runs one method variant under one evaluation setting (see protocol.ts) and scores it. A
+ * throw (or a NaN/Inf training loss) becomes a failed outcome, so the grid goes on.
  */
 export async function runCell(
   variant: MethodVariant,
-  panel: Panel,
-  split: { history: Panel; future: Panel } | undefined,
-  seed: number,
+  setting: EvaluationSetting,
   horizons: readonly number[],
   onProgress?: (event: TrainingProgress) => void,
-): Promise<CellOutcome> {
-  const forecasting = split !== undefined && variant.method.produces.includes('forecast');
+): Promise<CellRun> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
+  const where = { shops: setting.scored.shops, ...(setting.split ? { split: setting.split } : {}) };
   try {
     const output = await variant.method.run(
-      {
-        panel: forecasting ? split.history : panel,
-        horizon: forecasting ? split.future.steps : 0,
-        seed,
-        onProgress: guardLoss(onProgress),
-      },
+      { ...setting.input, onProgress: guardLoss(onProgress) },
       variant.options,
     );
-    const scored = scoreOutput(output, panel, forecasting ? split.future : undefined, horizons);
-    return { status: 'ok', ...scored, seconds: seconds(), ...(output.info ? { info: output.info } : {}) };
+    const scored = scoreOutput(output, setting.scored, setting.future, horizons);
+    return {
+      status: 'ok',
+      ...scored,
+      seconds: seconds(),
+      ...where,
+      ...(output.info ? { info: output.info } : {}),
+    };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { status: 'failed', error, metrics: {}, seconds: seconds() };
+    return { status: 'failed', error, metrics: {}, seconds: seconds(), ...where };
   }
 }
 
-/** Runs one planned cell: its dataset (from `data`), the forecast split, the method variant. */
+/** Runs one planned cell: its dataset (from `data`), its evaluation setting, the method variant. */
 export async function runPlannedCell(
   config: ExperimentConfig,
   cell: PlannedCell,
@@ -170,9 +176,10 @@ export async function runPlannedCell(
   onProgress?: (event: TrainingProgress) => void,
 ): Promise<CellRun> {
   const panel = data.get(cell.datasetIndex, cell.seed);
-  const split = config.horizon > 0 ? panel.splitTime(config.horizon) : undefined;
-  const outcome = await runCell(variant, panel, split, cell.seed, config.horizons, onProgress);
-  return { shops: panel.shops, ...outcome };
+  const settings = evaluationSettings(variant.method, panel, forecastProtocol(config), cell.seed);
+  const setting = settings.find((s) => s.split === cell.split);
+  if (!setting) throw new Error(`cell ${cell.index}: no evaluation setting for split ${cell.split}`);
+  return runCell(variant, setting, config.horizons, onProgress);
 }
 
 export interface RunOptions {
@@ -216,7 +223,8 @@ export function loadCellData(config: ExperimentConfig, cells: readonly PlannedCe
   return data;
 }
 
-const cellName = (cell: PlannedCell) => `${cell.dataset} × ${cell.label} seed ${cell.seed}`;
+const cellName = (cell: PlannedCell) =>
+  `${cell.dataset}${cell.split ? ` [${cell.split} split]` : ''} × ${cell.label} seed ${cell.seed}`;
 
 /** Runs every (seed × dataset × method variant) cell of an experiment (or of one shard of it). */
 export async function runExperiment(
@@ -305,6 +313,7 @@ export async function runExperiment(
     backend,
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
+    ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
     cells: cells.map((cell) => finished.get(cell.index)!),
   };
 }
@@ -337,7 +346,8 @@ function cellSummary(cell: CellResult, metrics: readonly string[]): string {
  */
 export function writeResults(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
   const rows = summarize(results.cells);
-  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${markdownTables(rows, metrics)}`;
+  const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
+  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}`;
   writeFileAtomic(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);

@@ -3,6 +3,8 @@ import type { CellResult } from './results.js';
 
 export interface SummaryRow {
   dataset: string;
+  /** Forecast split (`time` or `shops`); empty for cells without a forecast. */
+  split: string;
   method: string;
   metric: string;
   mean: number;
@@ -13,12 +15,19 @@ export interface SummaryRow {
   failed: number;
 }
 
-/** Mean ± std over seeds for every (dataset, method label, metric), in first-seen order. */
+/** Pseudo-metric of the summaries: a cell's wall time divided by the shops it scored. */
+export const SECONDS_PER_SHOP = 'seconds_per_shop';
+
+/**
+ * Mean ± std over seeds for every (dataset, split, method label, metric), in first-seen order,
+ * plus `seconds_per_shop` of the cells that ran.
+ */
 export function summarize(cells: readonly CellResult[]): SummaryRow[] {
-  const groups = new Map<string, { dataset: string; method: string; cells: CellResult[] }>();
+  const groups = new Map<string, { dataset: string; split: string; method: string; cells: CellResult[] }>();
   for (const cell of cells) {
-    const key = JSON.stringify([cell.dataset, cell.label]);
-    if (!groups.has(key)) groups.set(key, { dataset: cell.dataset, method: cell.label, cells: [] });
+    const split = cell.split ?? '';
+    const key = JSON.stringify([cell.dataset, split, cell.label]);
+    if (!groups.has(key)) groups.set(key, { dataset: cell.dataset, split, method: cell.label, cells: [] });
     groups.get(key)!.cells.push(cell);
   }
   const rows: SummaryRow[] = [];
@@ -32,11 +41,17 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
       const ms = meanStd(values);
       rows.push({ ...group, metric, mean: ms.mean, std: ms.std, n: ms.n, failed });
     }
+    const ran = group.cells.filter((c) => c.status === 'ok' && c.shops > 0);
+    if (metricNames.length > 0 && ran.length > 0) {
+      const ms = meanStd(ran.map((c) => c.seconds / c.shops));
+      rows.push({ ...group, metric: SECONDS_PER_SHOP, mean: ms.mean, std: ms.std, n: ms.n, failed });
+    }
     if (metricNames.length === 0)
       rows.push({ ...group, metric: '', mean: Number.NaN, std: Number.NaN, n: 0, failed });
   }
-  return rows.map(({ dataset, method, metric, mean, std, n, failed }) => ({
+  return rows.map(({ dataset, split, method, metric, mean, std, n, failed }) => ({
     dataset,
+    split,
     method,
     metric,
     mean,
@@ -48,13 +63,18 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 
+/** Column of a row in the Markdown tables: the dataset, marked when its shops were held out. */
+function columnName(row: Pick<SummaryRow, 'dataset' | 'split'>): string {
+  return row.split === 'shops' ? `${row.dataset} (held-out shops)` : row.dataset;
+}
+
 /**
- * One Markdown table per metric: methods as rows, datasets as columns, mean ± std over
- * seeds. A cell whose every seed failed reads "failed"; a method that does not produce the
+ * One Markdown table per metric: methods as rows, datasets as columns (a `shops`-split column
+ * is marked "held-out shops"), mean ± std over seeds. A cell whose every seed failed reads "failed"; a method that does not produce the
  * metric for a dataset reads "—".
  */
 export function markdownTables(rows: readonly SummaryRow[], metrics: readonly string[], digits = 3): string {
-  const datasets = uniq(rows.map((r) => r.dataset));
+  const datasets = uniq(rows.map(columnName));
   const methods = uniq(rows.map((r) => r.method));
   const present = uniq(rows.map((r) => r.metric)).filter(Boolean);
   const shown = metrics.filter((m) => present.includes(m));
@@ -64,9 +84,9 @@ export function markdownTables(rows: readonly SummaryRow[], metrics: readonly st
     out.push(`| method | ${datasets.join(' | ')} |`, `|---|${datasets.map(() => '---').join('|')}|`);
     for (const method of methods) {
       const cells = datasets.map((dataset) => {
-        const row = rows.find((r) => r.dataset === dataset && r.method === method && r.metric === metric);
+        const row = rows.find((r) => columnName(r) === dataset && r.method === method && r.metric === metric);
         if (row) return formatMeanStd({ mean: row.mean, std: row.std, n: row.n }, digits);
-        const anyRow = rows.find((r) => r.dataset === dataset && r.method === method);
+        const anyRow = rows.find((r) => columnName(r) === dataset && r.method === method);
         return anyRow && anyRow.failed > 0 && anyRow.n === 0 ? 'failed' : '—';
       });
       out.push(`| ${method} | ${cells.join(' | ')} |`);
@@ -81,11 +101,11 @@ function csvField(value: string | number): string {
   return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** Long format, one row per (dataset, method, metric). */
+/** Long format, one row per (dataset, method, metric, split); `split` is the last column. */
 export function csvTable(rows: readonly SummaryRow[]): string {
-  const header = ['dataset', 'method', 'metric', 'mean', 'std', 'n', 'failed'];
+  const header = ['dataset', 'method', 'metric', 'mean', 'std', 'n', 'failed', 'split'];
   const lines = rows.map((r) =>
-    [r.dataset, r.method, r.metric, r.mean, r.std, r.n, r.failed].map(csvField).join(','),
+    [r.dataset, r.method, r.metric, r.mean, r.std, r.n, r.failed, r.split].map(csvField).join(','),
   );
   return `${[header.join(','), ...lines].join('\n')}\n`;
 }

@@ -44,11 +44,17 @@ console.log(`before: numTensors ${before.numTensors}, RSS ${before.rssMB} MB`);
 const afterCell: ReturnType<typeof sample>[] = [];
 const epochSamples: (ReturnType<typeof sample> & { cell: number; epoch: number })[] = [];
 for (let cell = 1; cell <= cells; cell++) {
+  const forecasting = method.produces.includes('forecast');
   const outcome = await runCell(
     { method, label: method.name, options },
-    panel,
-    split,
-    0,
+    forecasting
+      ? {
+          split: 'time',
+          scored: panel,
+          input: { panel: split.history, horizon: 10, seed: 0 },
+          future: split.future,
+        }
+      : { scored: panel, input: { panel, horizon: 0, seed: 0 } },
     [1, 3, 7],
     (event) => {
       const s = { cell, epoch: event.epoch, ...sample() };

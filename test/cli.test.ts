@@ -34,7 +34,7 @@ describe('causalmmm CLI', () => {
     expect(results.cells[0]).toMatchObject({ dataset: 'var', method: 'granger-var', seed: 0, status: 'ok' });
     expect(results.cells[0].metrics.auroc).toBeGreaterThan(0.5);
     expect(readFileSync(path.join(out, 'table.csv'), 'utf8')).toMatch(
-      /^dataset,method,metric,mean,std,n,failed\nvar,granger-var,/,
+      /^dataset,method,metric,mean,std,n,failed,split\nvar,granger-var,/,
     );
   });
 

@@ -33,6 +33,10 @@ describe('experiment config', () => {
     expect(config.seeds).toEqual([0]);
     expect(config.backend).toBe('auto');
     expect(config.horizon).toBe(0);
+    expect(config.futureSpend).toBe('unknown');
+    expect(config.shopContext).toBe('known');
+    expect(config.splits).toEqual(['time']);
+    expect(config.heldOutShops).toBe(0.2);
     expect(config.methods[0].options).toEqual({});
   });
 
@@ -70,6 +74,9 @@ describe('experiment config', () => {
       /bad\.yaml: \(root\): unknown field\(s\) "colour"/,
     ],
     [minimal.replace(/methods:[\s\S]*/, 'methods: []'), /bad\.yaml: methods: /],
+    [minimal.replace('experiment: t', 'experiment: t\nfutureSpend: maybe'), /bad\.yaml: futureSpend: /],
+    [minimal.replace('experiment: t', 'experiment: t\nsplits: [time, space]'), /bad\.yaml: splits\[1\]: /],
+    [minimal.replace('experiment: t', 'experiment: t\nheldOutShops: 1'), /bad\.yaml: heldOutShops: /],
   ])('rejects a bad config with one line naming the field (%#)', (yaml, pattern) => {
     const message = errorOf(yaml);
     expect(message).toMatch(pattern);

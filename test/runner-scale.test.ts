@@ -183,9 +183,7 @@ describe('runner at scale', () => {
       const seen: number[] = [];
       const outcome = runCell(
         { method: trainer(losses), label: 'fake', options: {} },
-        panel,
-        undefined,
-        0,
+        { scored: panel, input: { panel, horizon: 0, seed: 0 } },
         [1],
         (e) => seen.push(e.epoch),
       );
@@ -200,7 +198,11 @@ describe('runner at scale', () => {
     expect(nan.seen).toEqual([1]);
     expect((await run([1, Number.POSITIVE_INFINITY])).error).toMatch(/Infinity at epoch 2/);
     const throwing = defineMethod({ ...trainer([]), run: () => Promise.reject(new RangeError('boom')) });
-    const thrown = await runCell({ method: throwing, label: 'x', options: {} }, panel, undefined, 0, [1]);
+    const thrown = await runCell(
+      { method: throwing, label: 'x', options: {} },
+      { scored: panel, input: { panel, horizon: 0, seed: 0 } },
+      [1],
+    );
     expect(thrown).toMatchObject({ status: 'failed', error: 'RangeError: boom' });
   });
 });

@@ -63,4 +63,32 @@ describe('runner', () => {
     const b = await runExperiment(config);
     expect(strip(b.cells)).toEqual(strip(a.cells));
   });
+
+  it('reports both forecast splits with the protocol, and scores only the held-out shops under the shops split', async () => {
+    const config = parseExperimentConfig(
+      `experiment: split-test
+horizon: 5
+horizons: [1, 5]
+futureSpend: known
+splits: [time, shops]
+heldOutShops: 0.25
+datasets:
+  - kind: simulate
+    simulate: { preset: release-like, shops: 8 }
+methods:
+  - method: persistence
+  - method: granger-var
+`,
+      path.join(configsDir, 'split-test.yaml'),
+    );
+    const results = await runExperiment(config);
+    expect(results.protocol).toMatchObject({ futureSpend: 'known', splits: ['time', 'shops'], horizon: 5 });
+    expect(results.cells.map((c) => [c.method, c.split, c.shops])).toEqual([
+      ['persistence', 'time', 8],
+      ['persistence', 'shops', 2],
+      ['granger-var', 'time', 8],
+      ['granger-var', 'shops', 2],
+    ]);
+    for (const c of results.cells) expect(c.metrics['mse@5']).toBeGreaterThan(0);
+  });
 });

@@ -52,7 +52,23 @@ describe('tables', () => {
 
   it('writes a long CSV with quoted fields where needed', () => {
     const csv = csvTable(summarize([cell('d,1', 'm"1', 0, { auroc: 0.5 })]));
-    expect(csv.split('\n')[0]).toBe('dataset,method,metric,mean,std,n,failed');
-    expect(csv.split('\n')[1]).toBe('"d,1","m""1",auroc,0.5,0,1,0');
+    expect(csv.split('\n')[0]).toBe('dataset,method,metric,mean,std,n,failed,split');
+    expect(csv.split('\n')[1]).toBe('"d,1","m""1",auroc,0.5,0,1,0,');
+    expect(csv.split('\n')[2]).toBe('"d,1","m""1",seconds_per_shop,0.1,0,1,0,');
+  });
+
+  it('puts held-out-shops cells in their own column and reports seconds per shop', () => {
+    const shopsCell = {
+      ...cell('d1', 'm1', 0, { 'mse@1': 2 }),
+      split: 'shops' as const,
+      shops: 4,
+      seconds: 2,
+    };
+    const timeCell = { ...cell('d1', 'm1', 0, { 'mse@1': 1 }), split: 'time' as const };
+    const rows = summarize([timeCell, shopsCell]);
+    const md = markdownTables(rows, ['mse@1', 'seconds_per_shop']);
+    expect(md).toContain('| method | d1 | d1 (held-out shops) |');
+    expect(md).toContain('| m1 | 1.000 | 2.000 |');
+    expect(md).toContain('| m1 | 0.100 | 0.500 |');
   });
 });

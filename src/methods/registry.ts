@@ -1,4 +1,9 @@
+import { btvc } from '../../baselines/btvc.js';
 import { grangerVar } from '../../baselines/granger-var.js';
+import { lstm } from '../../baselines/lstm.js';
+import { persistence } from '../../baselines/persistence.js';
+import { seasonalNaive } from '../../baselines/seasonal-naive.js';
+import { wideDeep } from '../../baselines/wide-deep.js';
 import { causalmmm, nri } from '../causalmmm/method.js';
 import { UserError } from '../errors.js';
 import type { Method } from './method.js';
@@ -7,7 +12,16 @@ import type { Method } from './method.js';
  * Every method the harness knows. It sits above `baselines/` and `src/causalmmm/`: they
  * implement `Method` and never import this file. Adding a method is one line here.
  */
-export const METHODS: readonly Method[] = [grangerVar, causalmmm, nri];
+export const METHODS: readonly Method[] = [
+  grangerVar,
+  causalmmm,
+  nri,
+  persistence,
+  seasonalNaive,
+  btvc,
+  lstm,
+  wideDeep,
+] as Method[];
 
 export function getMethod(name: string): Method {
   const method = METHODS.find((m) => m.name === name);
