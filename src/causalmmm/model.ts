@@ -39,10 +39,13 @@ interface RecurrentDecoderParams {
   msgRecv: tf.Variable;
   msgBias: tf.Variable;
   msg2: Linear;
-  /** Hidden-to-gate maps [H, 3H]: reset, update, candidate. */
-  gateHidden: tf.Variable;
-  /** Input-to-gate maps [1, 3H] (node dimension 1, no bias, as released). */
-  gateInput: tf.Variable;
+  /**
+   * Aggregate-to-gate maps [H, H] each: reset, update, candidate (separate matrices: a split
+   * of one [H, 3H] product along columns is a slow strided copy in tfjs-wasm).
+   */
+  gateHidden: [tf.Variable, tf.Variable, tf.Variable];
+  /** Input-to-gate maps [1, H] each (node dimension 1, no bias, as released). */
+  gateInput: [tf.Variable, tf.Variable, tf.Variable];
   out1: Linear;
   out2: Linear;
   out3: Linear;
@@ -126,8 +129,8 @@ export class CausalmmmModel {
         msgRecv: params.torchWeight(2 * H, H, H),
         msgBias: params.torchBias(2 * H, H),
         msg2: params.torchLinear(H, H),
-        gateHidden: params.torchWeight(H, H, 3 * H),
-        gateInput: params.torchWeight(1, 1, 3 * H),
+        gateHidden: [params.torchWeight(H, H, H), params.torchWeight(H, H, H), params.torchWeight(H, H, H)],
+        gateInput: [params.torchWeight(1, 1, H), params.torchWeight(1, 1, H), params.torchWeight(1, 1, H)],
         out1: params.torchLinear(H, H),
         out2: params.torchLinear(H, H),
         out3: params.torchLinear(H, 1),
@@ -371,7 +374,8 @@ export class CausalmmmModel {
     dropout: Dropout,
   ): (input: tf.Tensor2D) => tf.Tensor2D {
     // m1 = tanh(W1s·h_j + W1r·h_i + b1) = 2·Y1 − 1 with Y1 = σ(2·(…))
-    const msg1 = tf.concat([dec.msgSend, dec.msgRecv], 1).mul(2);
+    const msgSend = dec.msgSend.mul(2);
+    const msgRecv = dec.msgRecv.mul(2);
     const msg1Bias = dec.msgBias.mul(2);
     // m2 = tanh(m1·W2 + b2) = 2·Y2 − 1 with Y2 = σ(Y1·4W2 + 2(b2 − Σ_rows W2))
     const msg2 = dec.msg2.w.mul(4);
@@ -384,7 +388,8 @@ export class CausalmmmModel {
     return (input: tf.Tensor2D) => {
       const x = input.reshape([B * N, 1]);
       const source = dec.embed ? (tf.tanh(dense(x, dec.embed.w, dec.embed.b!)) as tf.Tensor2D) : hidden;
-      const [send, recv] = tf.split(mm(source, msg1), 2, 1);
+      const send = mm(source, msgSend);
+      const recv = mm(source, msgRecv);
       const y1 = tf.sigmoid(
         recv
           .reshape([B, N, 1, H])
@@ -398,8 +403,8 @@ export class CausalmmmModel {
         .reshape([B * N, H])
         .mul(2 / N)
         .sub(aggOffset);
-      const [gr, gu, gn] = tf.split(mm(agg, dec.gateHidden), 3, 1);
-      const [xr, xu, xn] = tf.split(mm(x, dec.gateInput), 3, 1);
+      const [gr, gu, gn] = dec.gateHidden.map((w) => mm(agg, w));
+      const [xr, xu, xn] = dec.gateInput.map((w) => x.mul(w));
       const reset = tf.sigmoid(xr.add(gr));
       const update = tf.sigmoid(xu.add(gu));
       const candidatePre = xn.add(reset.mul(gn));
