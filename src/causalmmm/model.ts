@@ -153,11 +153,16 @@ export class CausalmmmModel {
     const k = options.context === 'none' ? 0 : shape.contextSize;
     this.saturationKind = options.saturation === 'hill-context' && k === 0 ? 'hill' : options.saturation;
     if (this.saturationKind !== 'none') {
-      const map = () =>
-        this.saturationKind === 'hill-context'
-          ? { w: params.torchWeight(k, k, 1), b: params.torchBias(k, 1) }
-          : { b: params.torchBias(1, 1) };
-      this.saturation = { alpha: map(), gamma: map() };
+      // `identity` starts the curve near y ↦ y (α = 2, γ = 0.2: f^α/(f^α + γ^α) ≥ 0.86 for f ≥ 0.5)
+      // and lets training bend it; `released` draws the biases as PyTorch does.
+      const map = (identityBias: number) => {
+        const b =
+          options.hillInit === 'identity'
+            ? params.constant(1, identityBias)
+            : params.torchBias(Math.max(k, 1), 1);
+        return this.saturationKind === 'hill-context' ? { w: params.torchWeight(k, k, 1), b } : { b };
+      };
+      this.saturation = { alpha: map(2), gamma: map(0.2) };
     }
     if (options.temporal === 'adstock') this.adstockLogit = params.constant(shape.nodes, -2);
     this.variables = params.trainable;

@@ -28,6 +28,12 @@ export const causalmmmOptions = z.strictObject({
   temporal: z.enum(['recurrent', 'adstock', 'none']).default('recurrent'),
   /** Hill curve on the target's prediction: shape/half-saturation from context, constant, or none. */
   saturation: z.enum(['hill-context', 'hill', 'none']).default('hill-context'),
+  /**
+   * Initial Hill curve: `identity` (α ≈ 2, γ ≈ 0.2, so the curve starts close to y ↦ y and
+   * training bends it) or `released` (PyTorch's default bias draw, which starts by halving the
+   * target and cost a 4× worse forecast on the easy test panel under the test budget).
+   */
+  hillInit: z.enum(['identity', 'released']).default('identity'),
   /** `none` drops the shop context everywhere it is used (ablation). */
   context: z.enum(['use', 'none']).default('use'),
   /** `recurrent`: the marketing response decoder; `markov`: NRI's MLP decoder (the NRI/ACD baseline). */

@@ -106,7 +106,7 @@ class Adam {
     this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
   }
 
-  step(grads: readonly tf.Tensor[], lr: number, clipNorm: number): void {
+  step(grads: readonly (tf.Tensor | undefined)[], lr: number, clipNorm: number): void {
     this.t++;
     const b1 = 0.9;
     const b2 = 0.999;
@@ -115,10 +115,13 @@ class Adam {
     tf.tidy(() => {
       let factor = 1;
       if (clipNorm > 0) {
-        const norm = Math.sqrt(tf.addN(grads.map((g) => g.square().sum())).dataSync()[0]);
+        const present = grads.filter((g) => g !== undefined);
+        const norm = Math.sqrt(tf.addN(present.map((g) => g.square().sum())).dataSync()[0]);
         if (norm > clipNorm) factor = clipNorm / norm;
       }
       this.variables.forEach((x, i) => {
+        // A variable an ablation leaves unused (e.g. the update gate under `temporal: none`) has no gradient.
+        if (!grads[i]) return;
         const g = factor === 1 ? grads[i] : grads[i].mul(factor);
         const m = this.m[i].mul(b1).add(g.mul(1 - b1));
         const v = this.v[i].mul(b2).add(g.square().mul(1 - b2));
