@@ -74,7 +74,7 @@ export class EarlyStopping {
 
   /** Copies the best parameters back into `params` and frees the copies. */
   restore(params: readonly tf.Variable[]): void {
-    if (this.saved.length === params.length) params.forEach((p, k) => p.assign(this.saved[k]));
+    if (this.saved.length === params.length) for (const [k, p] of params.entries()) p.assign(this.saved[k]);
     tf.dispose(this.saved);
     this.saved = [];
   }
