@@ -1,6 +1,7 @@
 import { grangerLasso } from '../../baselines/granger-lasso.js';
 import { grangerVar } from '../../baselines/granger-var.js';
 import { gvar } from '../../baselines/gvar.js';
+import { ingra } from '../../baselines/ingra.js';
 import { ngcClstm } from '../../baselines/ngc-clstm.js';
 import { ngcCmlp } from '../../baselines/ngc-cmlp.js';
 import { UserError } from '../errors.js';
@@ -10,7 +11,7 @@ import type { Method } from './method.js';
  * Every method the harness knows. It sits above `baselines/` and `src/causalmmm/`: they
  * implement `Method` and never import this file. Adding a method is one line here.
  */
-export const METHODS: readonly Method[] = [grangerVar, grangerLasso, ngcCmlp, ngcClstm, gvar];
+export const METHODS: readonly Method[] = [grangerVar, grangerLasso, ngcCmlp, ngcClstm, gvar, ingra];
 
 export function getMethod(name: string): Method {
   const method = METHODS.find((m) => m.name === name);
