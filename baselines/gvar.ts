@@ -238,7 +238,7 @@ export const gvar = defineMethod({
     'reference Lorenz-96 architecture (K 5, 2 hidden layers of 50, batch 64, α 0.5) but 200 epochs at Adam lr 1e-3 instead of 1000 at 1e-4; batches are blocks of consecutive rows so smoothness needs no second forward pass; the stability procedure fits 2 models (original, reversed), not a grid over (λ, γ)',
   produces: ['graph'] as const,
   options: gvarOptions,
-  testConfig: { lag: 2, hiddenLayers: 1, hiddenSize: 16, epochs: 15, batchSize: 300, lr: 0.02, lambda: 0.1 },
+  testConfig: { lag: 2, hiddenLayers: 1, hiddenSize: 16, epochs: 20, batchSize: 75, lr: 0.01, lambda: 0.1 },
   async run({ panel, seed }, options) {
     const { shops: S, nodeCount: N, steps: T } = panel;
     checkSteps('gvar', 'lag', options.lag, T);
