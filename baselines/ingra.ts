@@ -89,14 +89,20 @@ function forward(m: IngraModel, lagged: tf.Tensor3D, B: number, R: number, o: In
   const prototypical = tf.matMul(weights, protoAttention.reshape([P, N * N])).reshape([B, N, N]);
   const beta = alpha.add(prototypical).div(2);
   const wHat = m.w.div(m.w.square().sum(2, true).sqrt().add(1e-8)); // [N(i), N(j), D]
-  // G[r, i, j] = ŵ_ijᵀ h_j[r]
-  const hRows = h.transpose([1, 0, 2]); // [B·R, N(j), D]
-  const G = hRows.expandDims(1).mul(wHat.expandDims(0)).sum(3); // [B·R, N, N]
-  const betaRows = beta
-    .expandDims(1)
-    .tile([1, R, 1, 1])
-    .reshape([B * R, N, N]);
-  const predictions = G.mul(betaRows).sum(2).mul(m.g).add(m.b0); // [B·R, N]
+  // x̂_i = g_i Σ_{j,d} (β_ij ŵ_ijd) h_jd: one [R, N·D] × [N·D, N] matmul per shop.
+  const mixing = beta
+    .expandDims(3)
+    .mul(wHat.expandDims(0))
+    .reshape([B, N, N * D]);
+  const hShops = h
+    .reshape([N, B, R, D])
+    .transpose([1, 2, 0, 3])
+    .reshape([B, R, N * D]);
+  const predictions = tf
+    .matMul(hShops, mixing, false, true)
+    .reshape([B * R, N])
+    .mul(m.g)
+    .add(m.b0); // [B·R, N]
   return { predictions, alpha, prototypical, beta };
 }
 

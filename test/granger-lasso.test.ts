@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { grangerLasso, grangerLassoOptions, lassoPathScores } from '../baselines/granger-lasso.js';
 import { Panel } from '../src/data/panel.js';
 import { UserError } from '../src/errors.js';
-import { easyVar, expectBadOptions, expectDeterministicAndTidy, runScored, smallLorenz } from './structure-helpers.js';
+import {
+  easyVar,
+  expectBadOptions,
+  expectDeterministicAndTidy,
+  runScored,
+  smallLorenz,
+} from './structure-helpers.js';
 
 describe('granger-lasso', () => {
   it('recovers the graph of a 5-series VAR per shop and pooled', async () => {
@@ -42,10 +48,16 @@ describe('granger-lasso', () => {
   });
 
   it('rejects bad options by name and a lag too large for the data', async () => {
-    expectBadOptions(grangerLassoOptions, [{ lag: 0 }, { pathLength: 1 }, { minRatio: 1 }, { pool: 'yes' }, { lags: 2 }]);
+    expectBadOptions(grangerLassoOptions, [
+      { lag: 0 },
+      { pathLength: 1 },
+      { minRatio: 1 },
+      { pool: 'yes' },
+      { lags: 2 },
+    ]);
     const short = new Panel({ shape: [1, 3, 5], values: new Float32Array(15).map((_, k) => Math.sin(k)) });
-    await expect(grangerLasso.run({ panel: short, horizon: 0, seed: 0 }, grangerLassoOptions.parse({ lag: 4 }))).rejects.toThrow(
-      UserError,
-    );
+    await expect(
+      grangerLasso.run({ panel: short, horizon: 0, seed: 0 }, grangerLassoOptions.parse({ lag: 4 })),
+    ).rejects.toThrow(UserError);
   });
 });

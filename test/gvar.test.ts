@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gvar, gvarOptions, stabilityGraph } from '../baselines/gvar.js';
 import { initBackend } from '../src/backend.js';
 import { graphMetrics } from '../src/metrics/graph.js';
-import { easyVar, expectBadOptions, expectDeterministicAndTidy, runScored, smallLorenz } from './structure-helpers.js';
+import {
+  easyVar,
+  expectBadOptions,
+  expectDeterministicAndTidy,
+  runScored,
+  smallLorenz,
+} from './structure-helpers.js';
 
 beforeAll(async () => {
   await initBackend('auto');

@@ -3,7 +3,13 @@ import { clstmOptions, ngcClstm } from '../baselines/ngc-clstm.js';
 import { initBackend } from '../src/backend.js';
 import { Panel } from '../src/data/panel.js';
 import { UserError } from '../src/errors.js';
-import { easyVar, expectBadOptions, expectDeterministicAndTidy, runScored, smallLorenz } from './structure-helpers.js';
+import {
+  easyVar,
+  expectBadOptions,
+  expectDeterministicAndTidy,
+  runScored,
+  smallLorenz,
+} from './structure-helpers.js';
 
 beforeAll(async () => {
   await initBackend('auto');
@@ -34,7 +40,13 @@ describe('ngc-clstm', () => {
   });
 
   it('rejects bad options by name and a context longer than the series', async () => {
-    expectBadOptions(clstmOptions, [{ hidden: 0 }, { context: 0 }, { maxWindows: -1 }, { lr: 0 }, { windows: 3 }]);
+    expectBadOptions(clstmOptions, [
+      { hidden: 0 },
+      { context: 0 },
+      { maxWindows: -1 },
+      { lr: 0 },
+      { windows: 3 },
+    ]);
     const short = new Panel({ shape: [1, 2, 6], values: new Float32Array(12).map((_, k) => Math.cos(k)) });
     await expect(
       ngcClstm.run({ panel: short, horizon: 0, seed: 0 }, clstmOptions.parse({ context: 10 })),

@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cmlpOptions, cmlpProx, ngcCmlp } from '../baselines/ngc-cmlp.js';
 import { initBackend } from '../src/backend.js';
-import { easyVar, expectBadOptions, expectDeterministicAndTidy, runScored, smallLorenz } from './structure-helpers.js';
+import {
+  easyVar,
+  expectBadOptions,
+  expectDeterministicAndTidy,
+  runScored,
+  smallLorenz,
+} from './structure-helpers.js';
 
 beforeAll(async () => {
   await initBackend('auto');
@@ -15,7 +21,13 @@ describe('ngc-cmlp', () => {
   });
 
   it('recovers a small Lorenz-96', async () => {
-    const { auroc } = await runScored(ngcCmlp, smallLorenz, { lag: 3, hidden: 10, maxIter: 300, checkEvery: 50, lr: 0.2 });
+    const { auroc } = await runScored(ngcCmlp, smallLorenz, {
+      lag: 3,
+      hidden: 10,
+      maxIter: 300,
+      checkEvery: 50,
+      lr: 0.2,
+    });
     expect(auroc).toBeGreaterThanOrEqual(0.9);
   });
 
@@ -40,6 +52,13 @@ describe('ngc-cmlp', () => {
   });
 
   it('rejects bad options by name', () => {
-    expectBadOptions(cmlpOptions, [{ lag: 0 }, { hidden: 2.5 }, { penalty: 'L1' }, { lr: 0 }, { lambda: -1 }, { hiden: 3 }]);
+    expectBadOptions(cmlpOptions, [
+      { lag: 0 },
+      { hidden: 2.5 },
+      { penalty: 'L1' },
+      { lr: 0 },
+      { lambda: -1 },
+      { hiden: 3 },
+    ]);
   });
 });

@@ -20,7 +20,11 @@ export async function runScored(method: Method, panel: Panel, options: Record<st
 }
 
 /** Same seed ⇒ identical output, and tfjs holds no more tensors afterwards than before. */
-export async function expectDeterministicAndTidy(method: Method, panel: Panel, options: Record<string, unknown>) {
+export async function expectDeterministicAndTidy(
+  method: Method,
+  panel: Panel,
+  options: Record<string, unknown>,
+) {
   const before = tf.memory().numTensors;
   const a = await method.run({ panel, horizon: 0, seed: 7 }, method.options.parse(options));
   const b = await method.run({ panel, horizon: 0, seed: 7 }, method.options.parse(options));
