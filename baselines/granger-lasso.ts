@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
-import { checkSteps, shopSeries } from '../src/methods/series.js';
+import { checkSteps, mapShops } from '../src/methods/series.js';
 
 export const grangerLassoOptions = z.strictObject({
   /** Lag order K: each (target, source) group holds the K lag coefficients of the source. */
@@ -178,11 +178,9 @@ export const grangerLasso = defineMethod({
   options: grangerLassoOptions,
   testConfig: { lag: 3, pathLength: 30 },
   async run({ panel }, options) {
-    const { shops: S, nodeCount: N, steps: T } = panel;
+    const { nodeCount: N, steps: T } = panel;
     checkSteps('granger-lasso', 'lag', options.lag, T);
-    const series = Array.from({ length: S }, (_, s) =>
-      shopSeries(panel.shopValues(s), N, T, options.standardize),
-    );
+    const series = mapShops(panel, options.standardize, (x) => x);
     let sweeps = 0;
     let graphScores: Float64Array[];
     if (options.pool) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
 import { assertFiniteLoss, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, reverseTime, shopSeries } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops, reverseTime } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const gvarOptions = z.strictObject({
@@ -243,22 +243,20 @@ export const gvar = defineMethod({
     const { shops: S, nodeCount: N, steps: T } = panel;
     checkSteps('gvar', 'lag', options.lag, T);
     const rng = new Rng(seed).fork('gvar');
-    const graphScores: Float64Array[] = [];
-    const graphs: Uint8Array[] = [];
-    let agreement = 0;
-    for (let s = 0; s < S; s++) {
-      const x = shopSeries(panel.shopValues(s), N, T, options.standardize);
+    const fits = mapShops(panel, options.standardize, (x, s) => {
       const forward = fitGvar(x, N, T, options, rng.fork(`${s}/forward`), s);
       const reversed = fitGvar(reverseTime(x, N, T), N, T, options, rng.fork(`${s}/reversed`), s);
       const transposed = new Float64Array(N * N);
       for (let i = 0; i < N; i++)
         for (let j = 0; j < N; j++) transposed[i * N + j] = reversed.scores[j * N + i];
       const stable = stabilityGraph(forward.scores, transposed, N, options.quantiles);
-      agreement += stable.agreement;
       for (let i = 0; i < N; i++) forward.scores[i * N + i] = 0;
-      graphScores.push(forward.scores);
-      graphs.push(stable.graph);
-    }
-    return { graphScores, graphs, info: { meanAgreement: agreement / S } };
+      return { scores: forward.scores, ...stable };
+    });
+    return {
+      graphScores: fits.map((fit) => fit.scores),
+      graphs: fits.map((fit) => fit.graph),
+      info: { meanAgreement: fits.reduce((sum, fit) => sum + fit.agreement, 0) / S },
+    };
   },
 });

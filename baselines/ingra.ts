@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { defineMethod } from '../src/methods/method.js';
 import { assertFiniteLoss, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, shopSeries } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const ingraOptions = z.strictObject({
@@ -231,9 +231,7 @@ export const ingra = defineMethod({
       );
     }
     const rng = new Rng(seed).fork('ingra');
-    const series = Array.from({ length: S }, (_, s) =>
-      shopSeries(panel.shopValues(s), N, T, options.standardize),
-    );
+    const series = mapShops(panel, options.standardize, (x) => x);
     if (options.pool) {
       const fit = fitIngra(series.slice(0, trainShops), series, N, T, options, rng);
       return { graphScores: fit.scores, info: { trainShops, finalLoss: fit.finalLoss } };

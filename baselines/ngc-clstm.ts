@@ -7,7 +7,7 @@ import {
   groupSoftThreshold,
   uniformVariable,
 } from '../src/methods/neural.js';
-import { checkSteps, shopSeries } from '../src/methods/series.js';
+import { checkSteps, mapShops } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const clstmOptions = z.strictObject({
@@ -179,16 +179,10 @@ export const ngcClstm = defineMethod({
     const { shops: S, nodeCount: N, steps: T } = panel;
     checkSteps('ngc-clstm', 'context', options.context, T);
     const rng = new Rng(seed).fork('ngc-clstm');
-    const graphScores: Float64Array[] = [];
-    let iterations = 0;
-    let windowCount = 0;
-    for (let s = 0; s < S; s++) {
-      const x = shopSeries(panel.shopValues(s), N, T, options.standardize);
-      const fit = fitClstmShop(x, N, T, options, rng.fork(s), s);
-      graphScores.push(fit.scores);
-      iterations += fit.iterations;
-      windowCount = fit.windows;
-    }
-    return { graphScores, info: { meanIterations: iterations / S, windows: windowCount } };
+    const fits = mapShops(panel, options.standardize, (x, s) =>
+      fitClstmShop(x, N, T, options, rng.fork(s), s),
+    );
+    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / S;
+    return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations, windows: fits[0].windows } };
   },
 });

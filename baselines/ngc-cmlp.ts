@@ -7,7 +7,7 @@ import {
   groupSoftThreshold,
   uniformVariable,
 } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, shopSeries } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const CMLP_PENALTIES = ['H', 'GL', 'GSGL'] as const;
@@ -172,14 +172,10 @@ export const ngcCmlp = defineMethod({
     const { shops: S, nodeCount: N, steps: T } = panel;
     checkSteps('ngc-cmlp', 'lag', options.lag, T);
     const rng = new Rng(seed).fork('ngc-cmlp');
-    const graphScores: Float64Array[] = [];
-    let iterations = 0;
-    for (let s = 0; s < S; s++) {
-      const x = shopSeries(panel.shopValues(s), N, T, options.standardize);
-      const fit = fitCmlpShop(x, N, T, options, rng.fork(s), s);
-      graphScores.push(fit.scores);
-      iterations += fit.iterations;
-    }
-    return { graphScores, info: { meanIterations: iterations / S } };
+    const fits = mapShops(panel, options.standardize, (x, s) =>
+      fitCmlpShop(x, N, T, options, rng.fork(s), s),
+    );
+    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / S;
+    return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations } };
   },
 });

@@ -1,6 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gvar, gvarOptions, stabilityGraph } from '../baselines/gvar.js';
-import { initBackend } from '../src/backend.js';
 import { graphMetrics } from '../src/metrics/graph.js';
 import {
   easyVar,
@@ -8,11 +7,10 @@ import {
   expectDeterministicAndTidy,
   runScored,
   smallLorenz,
+  useBackend,
 } from './structure-helpers.js';
 
-beforeAll(async () => {
-  await initBackend('auto');
-});
+useBackend();
 
 describe('gvar', () => {
   it('recovers the graph of a 5-series VAR, with a stability-thresholded binary graph', async () => {

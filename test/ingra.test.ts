@@ -1,14 +1,17 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingra, ingraOptions } from '../baselines/ingra.js';
-import { initBackend } from '../src/backend.js';
 import { simulate } from '../src/data/simulate.js';
 import { UserError } from '../src/errors.js';
 import { graphAuroc } from '../src/metrics/graph.js';
-import { easyVar, expectBadOptions, expectDeterministicAndTidy, runScored } from './structure-helpers.js';
+import {
+  easyVar,
+  expectBadOptions,
+  expectDeterministicAndTidy,
+  runScored,
+  useBackend,
+} from './structure-helpers.js';
 
-beforeAll(async () => {
-  await initBackend('auto');
-});
+useBackend();
 
 describe('ingra', () => {
   it('recovers the graph of a 5-series VAR with one global model', async () => {

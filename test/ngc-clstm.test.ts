@@ -1,6 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clstmOptions, ngcClstm } from '../baselines/ngc-clstm.js';
-import { initBackend } from '../src/backend.js';
 import { Panel } from '../src/data/panel.js';
 import { UserError } from '../src/errors.js';
 import {
@@ -9,11 +8,10 @@ import {
   expectDeterministicAndTidy,
   runScored,
   smallLorenz,
+  useBackend,
 } from './structure-helpers.js';
 
-beforeAll(async () => {
-  await initBackend('auto');
-});
+useBackend();
 
 describe('ngc-clstm', () => {
   it('recovers the graph of a 5-series VAR within its window budget', async () => {

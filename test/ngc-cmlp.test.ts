@@ -1,18 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cmlpOptions, cmlpProx, ngcCmlp } from '../baselines/ngc-cmlp.js';
-import { initBackend } from '../src/backend.js';
 import {
   easyVar,
   expectBadOptions,
   expectDeterministicAndTidy,
   runScored,
   smallLorenz,
+  useBackend,
 } from './structure-helpers.js';
 
-beforeAll(async () => {
-  await initBackend('auto');
-});
+useBackend();
 
 describe('ngc-cmlp', () => {
   it('recovers the graph of a 5-series VAR', async () => {

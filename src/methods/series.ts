@@ -3,14 +3,17 @@
  * shop and the lagged design x_{t−1…t−K} → x_t. Orientation: node-major N × T blocks as
  * `Panel.shopValues` returns them.
  */
+import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
 
 /**
- * z-scores each of the N series of an N × T block (population sd). A series with (numerically)
- * zero spread becomes all zeros rather than amplified rounding noise.
+ * Copies an N × T block to doubles, centred and scaled per series when asked. A series with
+ * (numerically) zero spread is only centred: it becomes all zeros, not amplified rounding noise.
  */
-export function standardizeShop(values: ArrayLike<number>, N: number, T: number): Float64Array {
+export function prepareShop(values: ArrayLike<number>, N: number, T: number, standardize: boolean) {
   const x = new Float64Array(N * T);
+  const center = new Float64Array(N);
+  const scale = new Float64Array(N).fill(1);
   for (let n = 0; n < N; n++) {
     let mean = 0;
     for (let t = 0; t < T; t++) mean += values[n * T + t];
@@ -18,20 +21,41 @@ export function standardizeShop(values: ArrayLike<number>, N: number, T: number)
     let ss = 0;
     for (let t = 0; t < T; t++) ss += (values[n * T + t] - mean) ** 2;
     const sd = Math.sqrt(ss / T);
-    const constant = !(sd > 1e-9 * Math.abs(mean)) || sd === 0;
-    for (let t = 0; t < T; t++) x[n * T + t] = constant ? 0 : (values[n * T + t] - mean) / sd;
+    const constant = !(sd > 1e-9 * Math.abs(mean));
+    if (standardize) {
+      center[n] = mean;
+      if (!constant) scale[n] = sd;
+    }
+    for (let t = 0; t < T; t++) {
+      x[n * T + t] = standardize && constant ? 0 : (values[n * T + t] - center[n]) / scale[n];
+    }
   }
-  return x;
+  return { x, center, scale };
 }
 
-/** The shop's block, standardised or copied to doubles. */
+/** The shop's block as doubles, z-scored per series when asked (see {@link prepareShop}). */
 export function shopSeries(
   values: ArrayLike<number>,
   N: number,
   T: number,
   standardize: boolean,
 ): Float64Array {
-  return standardize ? standardizeShop(values, N, T) : Float64Array.from(values);
+  return prepareShop(values, N, T, standardize).x;
+}
+
+/**
+ * Runs `fitShop` on every shop of `panel` in order, with the shop's (standardised) N × T series; the
+ * per-shop loop of the methods that fit one model per shop.
+ */
+export function mapShops<R>(
+  panel: Panel,
+  standardize: boolean,
+  fitShop: (x: Float64Array, shop: number) => R,
+): R[] {
+  const { nodeCount: N, steps: T } = panel;
+  return Array.from({ length: panel.shops }, (_, s) =>
+    fitShop(shopSeries(panel.shopValues(s), N, T, standardize), s),
+  );
 }
 
 /**
