@@ -25,11 +25,12 @@ for (const spec of config.methods) {
   if (only.length > 0 && !only.includes(spec.method)) continue;
   const method = getMethod(spec.method);
   const options = method.options.parse(spec.options);
+  const label = spec.label ?? spec.method;
   for (const [name, panel] of Object.entries(datasets)) {
     const ms = await medianMs(() => method.run({ panel, horizon: 0, seed: 0 }, options), runs);
     const perShop = Math.round(ms / panel.shops) / 1000;
-    console.log(`${spec.method} ${name}: ${perShop} s per shop (median of ${runs})`);
-    result[`${spec.method}_${name}_sPerShop`] = perShop;
+    console.log(`${label} ${name}: ${perShop} s per shop (median of ${runs})`);
+    result[`${label}_${name}_sPerShop`] = perShop;
   }
 }
 console.log(JSON.stringify(result));
