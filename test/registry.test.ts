@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreOutput } from '../experiments/runner.js';
+import { initBackend } from '../src/backend.js';
 import { simulate } from '../src/data/simulate.js';
 import { NumericalError } from '../src/errors.js';
 import { METHODS } from '../src/methods/registry.js';
+
+// The runner's backend (wasm here), not tfjs's pure-JS fallback, for the tfjs methods.
+beforeAll(async () => {
+  await initBackend('auto');
+});
 
 /**
  * Every registered method, under its own `testConfig`, on easy data where the answer is known:
