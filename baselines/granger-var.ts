@@ -3,6 +3,7 @@ import { UserError } from '../src/errors.js';
 import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
 import { regularizedCholesky, solveLeastSquares } from '../src/linalg.js';
 import { defineMethod } from '../src/methods/method.js';
+import { prepareShop } from '../src/methods/series.js';
 import { fSurvivalLog10 } from '../src/stats/fdist.js';
 import { benjaminiHochberg } from '../src/stats/fdr.js';
 
@@ -36,33 +37,6 @@ export interface GrangerShopResult {
   /** Per-series centre and scale applied before fitting (0 and 1 without standardisation). */
   center: Float64Array;
   scale: Float64Array;
-}
-
-/**
- * Copies an N × T block to doubles, centred and scaled per series when asked. A series with
- * (numerically) zero spread is only centred: it becomes all zeros, not amplified rounding noise.
- */
-function prepare(values: ArrayLike<number>, N: number, T: number, standardize: boolean) {
-  const x = new Float64Array(N * T);
-  const center = new Float64Array(N);
-  const scale = new Float64Array(N).fill(1);
-  for (let n = 0; n < N; n++) {
-    let mean = 0;
-    for (let t = 0; t < T; t++) mean += values[n * T + t];
-    mean /= T;
-    let ss = 0;
-    for (let t = 0; t < T; t++) ss += (values[n * T + t] - mean) ** 2;
-    const sd = Math.sqrt(ss / T);
-    const constant = !(sd > 1e-9 * Math.abs(mean));
-    if (standardize) {
-      center[n] = mean;
-      if (!constant) scale[n] = sd;
-    }
-    for (let t = 0; t < T; t++) {
-      x[n * T + t] = standardize && constant ? 0 : (values[n * T + t] - center[n]) / scale[n];
-    }
-  }
-  return { x, center, scale };
 }
 
 /**
@@ -174,7 +148,7 @@ export function grangerShop(
   options: Pick<GrangerVarOptions, 'lag' | 'test' | 'ridge' | 'standardize'>,
 ): GrangerShopResult {
   const K = options.lag;
-  const { x, center, scale } = prepare(values, N, T, options.standardize);
+  const { x, center, scale } = prepareShop(values, N, T, options.standardize);
   const F = new Float64Array(N * N).fill(Number.NaN);
   const log10p = new Float64Array(N * N).fill(Number.NaN);
   const full = varDesign(x, N, T, K);

@@ -1,6 +1,11 @@
 import { btvc } from '../../baselines/btvc.js';
+import { grangerLasso } from '../../baselines/granger-lasso.js';
 import { grangerVar } from '../../baselines/granger-var.js';
+import { gvar } from '../../baselines/gvar.js';
+import { ingra } from '../../baselines/ingra.js';
 import { lstm } from '../../baselines/lstm.js';
+import { ngcClstm } from '../../baselines/ngc-clstm.js';
+import { ngcCmlp } from '../../baselines/ngc-cmlp.js';
 import { persistence } from '../../baselines/persistence.js';
 import { seasonalNaive } from '../../baselines/seasonal-naive.js';
 import { wideDeep } from '../../baselines/wide-deep.js';
@@ -14,6 +19,11 @@ import type { Method } from './method.js';
  */
 export const METHODS: readonly Method[] = [
   grangerVar,
+  grangerLasso,
+  ngcCmlp,
+  ngcClstm,
+  gvar,
+  ingra,
   causalmmm,
   nri,
   persistence,
