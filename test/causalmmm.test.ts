@@ -194,6 +194,16 @@ describe('CausalMMM training', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
   });
 
+  it('releases every tensor once the trained model is disposed', () => {
+    const before = tf.memory().numTensors;
+    const { model } = trainCausalmmm(prepareSeries(panel, base.scale), { ...base, epochs: 2 }, 0, {
+      targetIndex: panel.targetIndex,
+      channelIndices: panel.channelIndices,
+    });
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('reports a NaN loss as a numerical error naming the epoch', () => {
     const bad = simulate({ preset: 'var', seed: 5, shops: 4, p: 4, steps: 60 });
     bad.values[17] = Number.NaN;

@@ -42,7 +42,9 @@ export class ParamFactory {
   constructor(private readonly rng: Rng) {}
 
   private variable(values: Float32Array, shape: number[], trainable = true): tf.Variable {
-    const v = tf.variable(tf.tensor(values, shape), trainable, `causalmmm_${nextVariableId++}`);
+    // tidy disposes the initial tensor; the variable keeps its own reference to the data.
+    const name = `causalmmm_${nextVariableId++}`;
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, name));
     (trainable ? this.trainable : this.statistics).push(v);
     return v;
   }

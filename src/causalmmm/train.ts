@@ -102,8 +102,8 @@ class Adam {
   private t = 0;
 
   constructor(private readonly variables: readonly tf.Variable[]) {
-    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.m = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.v = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
 
   step(grads: readonly (tf.Tensor | undefined)[], lr: number, clipNorm: number): void {
