@@ -145,7 +145,7 @@ export function fitCmlpShop(
  * Model: for each target i an MLP x̂_i[t] = w2ᵢᵀ ReLU(W1ᵢ z_t + b1ᵢ) + b2ᵢ, where z_t stacks the K
  * past values of all N series. The first layer is penalised by λ·Ω(W1ᵢ) — hierarchical over lags
  * (default), group lasso per source, or sparse group lasso — and applied by proximal gradient
- * steps (ISTA, fixed step `lr`; the optional GISTA line search is not implemented); the output
+ * steps (ISTA with a fixed step `lr`; without the optional GISTA line search); the output
  * layer carries a ridge. Early stopping on the full objective as the reference code does.
  * Score of j → i: ‖W1ᵢ[:, j, :]‖ (the source's first-layer weights over hidden units and lags).
  *
