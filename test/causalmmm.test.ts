@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backend.js';
+import { describe, expect, it } from 'vitest';
 import { causalmmm, nri } from '../src/causalmmm/method.js';
 import { CausalmmmModel, hillSaturation, offDiagonal } from '../src/causalmmm/model.js';
 import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
@@ -11,11 +10,9 @@ import { readCausalmmmRelease } from '../src/data/npy-dir.js';
 import { simulate } from '../src/data/simulate.js';
 import { graphMetrics } from '../src/metrics/graph.js';
 import { Rng } from '../src/rng.js';
-import { shared } from './helpers.js';
+import { shared, useBackend } from './helpers.js';
 
-beforeAll(async () => {
-  await initBackend('auto');
-});
+useBackend();
 
 const N = 4;
 const shape = { nodes: N, encoderSteps: 12, contextSize: 2, targetIndex: 3, channelIndices: [0, 1] };

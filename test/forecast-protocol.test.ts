@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fitLstm, lstm } from '../baselines/lstm.js';
 import { seasonalNaive } from '../baselines/seasonal-naive.js';
 import { fitWideDeep, wideDeep } from '../baselines/wide-deep.js';
@@ -11,13 +11,13 @@ import {
   forecastProtocol,
   heldOutShopIndices,
 } from '../experiments/protocol.js';
-import { initBackend } from '../src/backend.js';
 import { Panel } from '../src/data/panel.js';
 import type { MethodInput } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
 import { easyForecastPanel } from './forecast-easy.js';
+import { useBackend } from './helpers.js';
 
-beforeAll(() => initBackend('auto'));
+useBackend();
 
 function config(extra: string): ExperimentConfig {
   return parseExperimentConfig(

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { initBackend } from '../src/backend.js';
 import { UserError } from '../src/errors.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,4 +37,39 @@ export function expectUserError(fn: () => unknown, ...parts: string[]): void {
   }
   expect(caught).toBeInstanceOf(UserError);
   for (const part of parts) expect((caught as Error).message).toContain(part);
+}
+
+/** Initialises tfjs as the runner does (`auto`: wasm here) before the calling file's tests. */
+export function useBackend(): void {
+  beforeAll(async () => {
+    await initBackend('auto');
+  });
+}
+
+/**
+ * A small experiment grid for runner tests: two seeds × (a simulated VAR, 3 NetSim subjects) ×
+ * (Granger at lags 1 and 2, and a lag too long for the data, whose cells fail).
+ */
+export function smallGridYaml(experiment: string): string {
+  return `
+experiment: ${experiment}
+seeds: [0, 1]
+backend: cpu
+horizon: 5
+horizons: [1, 3]
+datasets:
+  - name: var-small
+    kind: simulate
+    simulate: { preset: var, shops: 2, steps: 200 }
+  - name: netsim
+    kind: npy
+    path: ../datasets/netsim-sim3
+    shops: 3
+methods:
+  - method: granger-var
+    grid: { lag: [1, 2] }
+  - method: granger-var
+    label: too-long-lag
+    options: { lag: 90 }
+`;
 }

@@ -1,11 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { channelValues } from '../experiments/protocol.js';
 import { scoreOutput } from '../experiments/runner.js';
-import { initBackend } from '../src/backend.js';
 import { simulate } from '../src/data/simulate.js';
 import { NumericalError } from '../src/errors.js';
 import { METHODS } from '../src/methods/registry.js';
 import { easyForecastPanel } from './forecast-easy.js';
+import { useBackend } from './helpers.js';
 
 /**
  * Every registered method, under its own `testConfig`, on easy data where the answer is known:
@@ -28,7 +28,7 @@ const futureChannels = channelValues(future);
 const STRUCTURE_GAPS = new Set(['causalmmm', 'nri']);
 
 // The tfjs models run on the backend the runner would pick.
-beforeAll(() => initBackend('auto'));
+useBackend();
 
 describe.each(METHODS.map((m) => [m.name, m] as const))('method %s', (_, method) => {
   const options = method.options.parse(method.testConfig);

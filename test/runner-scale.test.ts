@@ -11,31 +11,11 @@ import { codeVersion, expandMethodSpec, runCell, runExperiment } from '../experi
 import { simulate } from '../src/data/simulate.js';
 import { defineMethod } from '../src/methods/method.js';
 import { plainProgress } from '../src/progress.js';
-import { expectUserError, repoRoot, useTempDirs } from './helpers.js';
+import { expectUserError, repoRoot, smallGridYaml, useTempDirs } from './helpers.js';
 
 const tempDir = useTempDirs();
 
-const yaml = `
-experiment: scale-test
-seeds: [0, 1]
-backend: cpu
-horizon: 5
-horizons: [1, 3]
-datasets:
-  - name: var-small
-    kind: simulate
-    simulate: { preset: var, shops: 2, steps: 200 }
-  - name: netsim
-    kind: npy
-    path: ../datasets/netsim-sim3
-    shops: 3
-methods:
-  - method: granger-var
-    grid: { lag: [1, 2] }
-  - method: granger-var
-    label: too-long-lag
-    options: { lag: 90 }
-`;
+const yaml = smallGridYaml('scale-test');
 const config = () => parseExperimentConfig(yaml, path.join(repoRoot, 'configs/scale-test.yaml'));
 /** Everything a cell computed, as bytes: what must not depend on workers, shards or resuming. */
 const numbers = (cells: readonly CellResult[]) =>

@@ -3,30 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseExperimentConfig } from '../experiments/config.js';
 import { runExperiment } from '../experiments/runner.js';
+import { smallGridYaml } from './helpers.js';
 
 const configsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../configs');
 
-const yaml = `
-experiment: runner-test
-seeds: [0, 1]
-backend: cpu
-horizon: 5
-horizons: [1, 3]
-datasets:
-  - name: var-small
-    kind: simulate
-    simulate: { preset: var, shops: 2, steps: 200 }
-  - name: netsim
-    kind: npy
-    path: ../datasets/netsim-sim3
-    shops: 3
-methods:
-  - method: granger-var
-    grid: { lag: [1, 2] }
-  - method: granger-var
-    label: too-long-lag
-    options: { lag: 90 }
-`;
+const yaml = smallGridYaml('runner-test');
 
 describe('runner', () => {
   it('runs the grid, scores graphs and forecasts, and records failed cells without stopping', async () => {

@@ -1,9 +1,8 @@
 /** Shared data and checks of the causal-discovery baseline tests (known answers, determinism, options). */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { z } from 'zod';
 import { scoreOutput } from '../experiments/runner.js';
-import { initBackend } from '../src/backend.js';
 import type { Panel } from '../src/data/panel.js';
 import { simulate } from '../src/data/simulate.js';
 import type { Method } from '../src/methods/method.js';
@@ -42,9 +41,4 @@ export function expectBadOptions(schema: z.ZodType, cases: Record<string, unknow
   }
 }
 
-/** Initialises tfjs as the runner does (`auto`: wasm here) before the calling file's tests. */
-export function useBackend(): void {
-  beforeAll(async () => {
-    await initBackend('auto');
-  });
-}
+export { useBackend } from './helpers.js';

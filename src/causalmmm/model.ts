@@ -72,13 +72,6 @@ interface SaturationParams {
   gamma: { w?: tf.Variable; b: tf.Variable };
 }
 
-export interface ForwardResult {
-  /** Predictions [B, N, steps]. */
-  predictions: tf.Tensor3D;
-  /** Edge logit differences l₁ − l₀ [B, N, N] (undefined for a fixed graph). */
-  edgeLogits?: tf.Tensor3D;
-}
-
 export interface Losses {
   loss: tf.Scalar;
   nll: tf.Scalar;
