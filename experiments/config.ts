@@ -85,6 +85,7 @@ export const METRIC_NAMES = [
   'auroc',
   'auprc',
   'auroc_pooled',
+  'auroc_varying',
   'shd',
   'f1',
   'mse',

@@ -12,7 +12,7 @@ export interface CellResult {
   options: Record<string, unknown>;
   status: 'ok' | 'failed';
   error?: string;
-  /** Means over shops: auroc, auprc, auroc_pooled, shd, f1, mse@h, mae@h, mape@h, mse, mae. */
+  /** Means over shops: auroc, auprc, auroc_pooled, auroc_varying, shd, f1, mse@h, mae@h, mape@h, mse, mae. */
   metrics: Record<string, number>;
   /** Per-shop values behind the graph metrics, in the dataset's shop order (for paired tests). */
   perShop?: Record<string, number[]>;

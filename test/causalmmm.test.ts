@@ -162,6 +162,25 @@ describe('CausalMMM model', () => {
     model.dispose();
   });
 
+  it('makes the normalized aggregate blind to how many edges come in, the mean aggregate not', () => {
+    const gap = (aggregate: 'mean' | 'normalized') => {
+      const model = new CausalmmmModel(shape, tiny({ aggregate }), new Rng(0));
+      const diff = tf.tidy(() => {
+        const { x, context, noise } = inputs(2);
+        const edges = model.edgeWeights(model.edgeLogits(x, 'shop'), noise, 'soft');
+        const full = model.decode(x, edges, context, 9, 11);
+        const half = model.decode(x, edges.mul(0.5) as tf.Tensor3D, context, 9, 11);
+        return full.sub(half).abs().max().dataSync()[0] / full.abs().max().dataSync()[0];
+      });
+      model.dispose();
+      return diff;
+    };
+    // measured: 1.4e-5 (the 1e-3 floor of Σ z) against 3.7e-3
+    const normalized = gap('normalized');
+    expect(normalized).toBeLessThan(1e-4);
+    expect(gap('mean')).toBeGreaterThan(50 * normalized);
+  });
+
   it('draws standard logistic noise (mean 0, variance π²/3)', () => {
     const noise = Array.from(logisticNoise(new Rng(3), 2000, 5).dataSync());
     const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
@@ -227,6 +246,7 @@ describe('CausalMMM training', () => {
       { evalEdges: 'hard', hardTraining: true },
       { evalEdges: 'mean', evalNorm: 'running' },
       { encoderWindow: 'history', prior: 'sparse' },
+      { encoderWindow: 'disjoint', trainWindow: 20, aggregate: 'normalized' },
       { dropout: 0.1, clipNorm: 1 },
     ];
     for (const ablation of ablations) {
@@ -261,6 +281,18 @@ describe('CausalMMM training', () => {
     expect(withPlan.forecasts).not.toEqual(without.forecasts);
   });
 
+  it('needs two disjoint training windows for encoderWindow disjoint', () => {
+    const data = prepareSeries(panel, base.scale);
+    const train = (trainWindow: number) => () =>
+      trainCausalmmm(data, { ...base, encoderWindow: 'disjoint', trainWindow, epochs: 1 }, 0, {
+        targetIndex: panel.targetIndex,
+        channelIndices: panel.channelIndices,
+      }).model.dispose();
+    expect(train(0)).toThrow(/encoderWindow disjoint needs trainWindow > 0/);
+    expect(train(31)).toThrow(/2 · trainWindow ≤ the series' 60 steps/);
+    expect(train(30)).not.toThrow();
+  });
+
   it('rejects unknown and out-of-range options', () => {
     expect(() => causalmmm.options.parse({ hiden: 3 })).toThrow();
     expect(() => causalmmm.options.parse({ tau: 0 })).toThrow();
@@ -279,6 +311,8 @@ describe('CausalMMM training', () => {
 describe.skipIf(!existsSync(path.join(shared, 'datasets/causalmmm-release')))(
   'CausalMMM on the released shops',
   () => {
+    // Above the Granger VAR(2)'s 0.842, but the release's AUROC is mostly its population
+    // structure: scoring every pair into a non-channel node 1 reaches 0.90 (README).
     it("ranks the true edges of the authors' shops above the Granger VAR(2)'s 0.842 after one epoch", async () => {
       const panel = readCausalmmmRelease(path.join(shared, 'datasets/causalmmm-release')).selectShops(
         Array.from({ length: 100 }, (_, s) => s),

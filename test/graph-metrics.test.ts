@@ -7,6 +7,7 @@ import {
   offDiagonalPairs,
   shd,
   thresholdScores,
+  varyingPairs,
 } from '../src/metrics/graph.js';
 
 // 3 nodes, truth: 0 → 1, 1 → 2 (A[i][j] = 1 ⇔ j → i).
@@ -93,5 +94,24 @@ describe('graphMetrics', () => {
     expect(m.auroc).toBe(1);
     expect(m.shd).toBeUndefined();
     expect(m.f1).toBeUndefined();
+  });
+
+  it('scores only the pairs whose true edge varies between shops in auroc_varying', () => {
+    // Shop graphs share 0 → 1; shop A has 1 → 2, shop B has 0 → 2 instead: pairs (2,1) and (2,0) vary.
+    const a = Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0]);
+    const b = Uint8Array.from([0, 0, 0, 1, 0, 0, 1, 0, 0]);
+    expect(Array.from(varyingPairs([a, b], N))).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 0]);
+    // A population guess (both varying pairs at 0.5, the shared edge at 1) ranks perfectly
+    // overall only where ties allow, and is at chance on the varying pairs.
+    const population = Float64Array.from([0, 0, 0, 1, 0, 0, 0.5, 0.5, 0]);
+    const m = graphMetrics([a, b], [population, population], undefined, N);
+    expect(m.auroc_varying).toBe(0.5);
+    expect(m.auroc).toBeGreaterThan(0.8);
+    // Shop-specific scores get the varying pairs right.
+    const aScores = Float64Array.from([0, 0, 0, 1, 0, 0, 0.2, 0.9, 0]);
+    const bScores = Float64Array.from([0, 0, 0, 1, 0, 0, 0.9, 0.2, 0]);
+    expect(graphMetrics([a, b], [aScores, bScores], undefined, N).auroc_varying).toBe(1);
+    expect(graphMetrics([a, a], [aScores, aScores], undefined, N).auroc_varying).toBeNaN();
+    expect(graphAuroc(a, aScores, N, { only: varyingPairs([a, b], N) })).toBe(1);
   });
 });

@@ -380,6 +380,9 @@ export class CausalmmmModel {
     const msg2Bias = dec.msg2.b!.sub(dec.msg2.w.sum(0)).mul(2);
     // agg_i = (1/N) Σ_j z_ij m2_ij = (2/N)·Σ_j z_ij Y2_ij − (1/N)·Σ_j z_ij
     const aggOffset = edgeSum.div(N);
+    // N / Σ_j z_ij turns the mean over N senders into the mean over the edges' weight.
+    const normalizer =
+      this.options.aggregate === 'normalized' ? edgeSum.add(1e-3).reciprocal().mul(N) : undefined;
     const candidateTanh = this.options.candidate === 'tanh';
     const noMemory = this.options.temporal === 'none';
     let hidden: tf.Tensor2D = tf.zeros([B * N, H]);
@@ -396,11 +399,12 @@ export class CausalmmmModel {
           .reshape([B * N * N, H]),
       );
       const y2 = dense(dropout(y1 as tf.Tensor2D), msg2, msg2Bias, 'sigmoid').reshape([B * N, N, H]);
-      const agg = tf
+      const weighted = tf
         .matMul(edgeRows as tf.Tensor3D, y2 as tf.Tensor3D)
         .reshape([B * N, H])
         .mul(2 / N)
         .sub(aggOffset);
+      const agg = normalizer ? weighted.mul(normalizer) : weighted;
       const [gr, gu, gn] = dec.gateHidden.map((w) => mm(agg, w));
       const [xr, xu, xn] = dec.gateInput.map((w) => x.mul(w));
       const reset = tf.sigmoid(xr.add(gr));
@@ -465,6 +469,7 @@ export class CausalmmmModel {
    * then free-running for the last `predictSteps`) plus λ·KL(q ‖ prior), both per shop and
    * node as released (sum / N), averaged over the batch.
    * @param x [B, N, T] scaled series; @param context [B, k]; @param noise [B, N, N] logistic noise
+   * @param encoderX [B, N, encoderSteps] what the encoder reads, when not a window of x
    */
   losses(
     x: tf.Tensor3D,
@@ -472,12 +477,15 @@ export class CausalmmmModel {
     noise: tf.Tensor3D,
     mode: NormMode,
     dropout: Dropout = noDropout,
+    encoderX?: tf.Tensor3D,
   ): Losses {
     const [B, N, T] = x.shape;
     const opt = this.options;
     const M = opt.predictSteps;
     const skip = opt.encoderWindow === 'history' ? M : 0;
-    const logits = this.encoder ? this.edgeLogits(this.encoderInput(x, skip), mode, dropout) : undefined;
+    const logits = this.encoder
+      ? this.edgeLogits(encoderX ?? this.encoderInput(x, skip), mode, dropout)
+      : undefined;
     const how = mode === 'train' ? (opt.hardTraining ? 'hard' : 'soft') : opt.evalEdges;
     const edges = this.edgeWeights(logits, noise, how);
     const predictions = this.decode(x, edges, context, T - M, T - 1, dropout);

@@ -15,9 +15,12 @@ export const causalmmmOptions = z.strictObject({
    * Steps the encoder reads: `all` = the whole training series, as the released code does
    * (its encoder sees the window the decoder is scored on); `history` = all but the last
    * `predictSteps` steps, so nothing the rollout predicts leaks into the inferred graph.
+   * `disjoint` = in training, a crop of the same shop that does not overlap the decoder's
+   * (`trainWindow` steps each, so 2 · trainWindow ≤ T): the edges can then carry only what
+   * holds across the shop's series, not a code for the very steps being scored.
    * Harness forecasts never leak either way: the method only ever sees the history window.
    */
-  encoderWindow: z.enum(['all', 'history']).default('all'),
+  encoderWindow: z.enum(['all', 'history', 'disjoint']).default('all'),
   /** `learned`: graph inferred by the encoder; `full` / `empty`: fixed graph, no encoder (ablation). */
   graph: z.enum(['learned', 'full', 'empty']).default('learned'),
   /**
@@ -38,6 +41,12 @@ export const causalmmmOptions = z.strictObject({
   context: z.enum(['use', 'none']).default('use'),
   /** `recurrent`: the marketing response decoder; `markov`: NRI's MLP decoder (the NRI/ACD baseline). */
   decoder: z.enum(['recurrent', 'markov']).default('recurrent'),
+  /**
+   * How the decoder combines the messages into node i: `mean` over all N senders, weighted by
+   * z_ij (released), or `normalized` — divided by Σ_j z_ij instead, so the number of incoming
+   * edges cannot act as a per-node signal of its own.
+   */
+  aggregate: z.enum(['mean', 'normalized']).default('mean'),
   /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
   candidate: z.enum(['sigmoid', 'tanh']).default('sigmoid'),
   /** Gumbel-softmax temperature τ. */

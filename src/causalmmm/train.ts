@@ -85,6 +85,16 @@ function batchTensors(
   };
 }
 
+/**
+ * Starts of two non-overlapping crops of `length` steps in a series of T steps, in random
+ * order: [decoder's, encoder's].
+ */
+function disjointCrops(rng: Rng, T: number, length: number): [number, number] {
+  const first = rng.int(T - 2 * length + 1);
+  const second = first + length + rng.int(T - 2 * length - first + 1);
+  return rng.uniform() < 0.5 ? [first, second] : [second, first];
+}
+
 /** Standard logistic noise [B, N, N] (the difference of two Gumbel draws) from a seeded stream. */
 export function logisticNoise(rng: Rng, B: number, N: number): tf.Tensor3D {
   const out = new Float32Array(B * N * N);
@@ -179,7 +189,12 @@ function evaluate(
     total += tf.tidy(() => {
       const starts = batch.map(() => data.steps - length);
       const { x, context } = batchTensors(data, batch, { starts, length });
-      const { loss } = model.losses(x, context, logisticNoise(rng, batch.length, data.nodes), mode);
+      const encoderX =
+        model.options.encoderWindow === 'disjoint'
+          ? batchTensors(data, batch, { starts: batch.map(() => data.steps - 2 * length), length }).x
+          : undefined;
+      const noise = logisticNoise(rng, batch.length, data.nodes);
+      const { loss } = model.losses(x, context, noise, mode, noDropout, encoderX);
       return loss.dataSync()[0] * batch.length;
     });
   }
@@ -203,6 +218,12 @@ export function trainCausalmmm(
   const { shops: S, nodes: N, steps: T } = data;
   const L = options.trainWindow > 0 ? Math.min(options.trainWindow, T) : T;
   const M = options.predictSteps;
+  const disjoint = options.encoderWindow === 'disjoint';
+  if (disjoint && (options.trainWindow === 0 || 2 * L > T)) {
+    throw new UserError(
+      `causalmmm: encoderWindow disjoint needs trainWindow > 0 with 2 · trainWindow ≤ the series' ${T} steps (trainWindow is ${options.trainWindow})`,
+    );
+  }
   if (L - M < 2) {
     throw new UserError(
       `causalmmm: training windows of ${L} steps are too short for predictSteps ${M} (need at least ${M + 2})`,
@@ -239,10 +260,15 @@ export function trainCausalmmm(
         const batch = shuffled.slice(start, start + options.batchSize);
         const parts: tf.Scalar[] = [];
         const { value, grads } = tf.variableGrads(() => {
-          const starts = batch.map(() => epochRng.int(T - L + 1));
-          const { x, context } = batchTensors(data, batch, { starts, length: L });
+          const crops = batch.map(() =>
+            disjoint ? disjointCrops(epochRng, T, L) : [epochRng.int(T - L + 1)],
+          );
+          const { x, context } = batchTensors(data, batch, { starts: crops.map((c) => c[0]), length: L });
+          const encoderX = disjoint
+            ? batchTensors(data, batch, { starts: crops.map((c) => c[1]), length: L }).x
+            : undefined;
           const noise = logisticNoise(epochRng, batch.length, N);
-          const l = model.losses(x, context, noise, 'train', dropout);
+          const l = model.losses(x, context, noise, 'train', dropout, encoderX);
           parts.push(tf.keep(l.nll), tf.keep(l.kl), tf.keep(l.mse));
           return l.loss;
         }, model.variables);

@@ -9,6 +9,8 @@ import { auroc, averagePrecision } from './ranking.js';
 export interface PairOptions {
   /** Include the N self-loop entries (default false). */
   withDiagonal?: boolean;
+  /** N × N mask: only the pairs where it is nonzero are compared (default: every pair). */
+  only?: ArrayLike<number>;
 }
 
 function checkSize(matrix: ArrayLike<number>, N: number, name: string): void {
@@ -28,13 +30,17 @@ export function offDiagonalPairs(
 ): { labels: Uint8Array; scores: Float64Array } {
   checkSize(truth, N, 'truth');
   checkSize(scores, N, 'scores');
-  const keep = options.withDiagonal ? N * N : N * (N - 1);
+  const { only } = options;
+  if (only) checkSize(only, N, 'pair mask');
+  const kept = (i: number, j: number) => (i !== j || options.withDiagonal) && only?.[i * N + j] !== 0;
+  let keep = 0;
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) if (kept(i, j)) keep++;
   const labels = new Uint8Array(keep);
   const out = new Float64Array(keep);
   let k = 0;
   for (let i = 0; i < N; i++) {
     for (let j = 0; j < N; j++) {
-      if (i === j && !options.withDiagonal) continue;
+      if (!kept(i, j)) continue;
       labels[k] = truth[i * N + j] !== 0 ? 1 : 0;
       out[k] = scores[i * N + j];
       k++;
@@ -126,12 +132,28 @@ export interface GraphMetrics {
   auroc_pooled: number;
   /** Average precision of all shops' pairs pooled. */
   auprc_pooled: number;
+  /**
+   * Mean per-shop AUROC over the pairs whose true edge differs between shops (NaN when every
+   * shop has the same graph). The other pairs are the same in every shop, so a method can
+   * score them by learning the population's graph; these measure shop-specific discovery.
+   */
+  auroc_varying: number;
   /** Mean SHD over shops, when binary graphs are given. */
   shd?: number;
   /** Mean F1 over shops where defined, when binary graphs are given. */
   f1?: number;
   /** The per-shop values behind the means (NaN where undefined), in shop order, for paired tests. */
-  perShop: { auroc: number[]; auprc: number[]; shd?: number[]; f1?: number[] };
+  perShop: { auroc: number[]; auprc: number[]; auroc_varying: number[]; shd?: number[]; f1?: number[] };
+}
+
+/** N × N mask of the pairs whose true edge is present in some shops and absent in others. */
+export function varyingPairs(truthPerShop: readonly ArrayLike<number>[], N: number): Uint8Array {
+  const mask = new Uint8Array(N * N);
+  for (let k = 0; k < N * N; k++) {
+    const first = truthPerShop[0]?.[k] !== 0;
+    mask[k] = truthPerShop.some((t) => (t[k] !== 0) !== first) ? 1 : 0;
+  }
+  return mask;
 }
 
 function meanDefined(values: number[]): number {
@@ -164,19 +186,23 @@ export function graphMetrics(
   const pooledScores = new Float64Array(S * per);
   const aurocs: number[] = [];
   const auprcs: number[] = [];
+  const varying = varyingPairs(truthPerShop, N);
+  const aurocsVarying: number[] = [];
   for (let s = 0; s < S; s++) {
     const pairs = offDiagonalPairs(truthPerShop[s], scoresPerShop[s], N, options);
     pooledLabels.set(pairs.labels, s * per);
     pooledScores.set(pairs.scores, s * per);
     aurocs.push(auroc(pairs.labels, pairs.scores));
     auprcs.push(averagePrecision(pairs.labels, pairs.scores));
+    aurocsVarying.push(graphAuroc(truthPerShop[s], scoresPerShop[s], N, { ...options, only: varying }));
   }
   const result: GraphMetrics = {
     auroc: meanDefined(aurocs),
     auprc: meanDefined(auprcs),
     auroc_pooled: auroc(pooledLabels, pooledScores),
     auprc_pooled: averagePrecision(pooledLabels, pooledScores),
-    perShop: { auroc: aurocs, auprc: auprcs },
+    auroc_varying: meanDefined(aurocsVarying),
+    perShop: { auroc: aurocs, auprc: auprcs, auroc_varying: aurocsVarying },
   };
   if (binaryPerShop) {
     const shds = truthPerShop.map((t, s) => shd(t, binaryPerShop[s], N));
