@@ -1,4 +1,5 @@
 import type { ForecastSplit } from './config.js';
+import type { ToleranceOverrides } from './drift.js';
 import type { ForecastProtocol } from './protocol.js';
 
 /** The `results.json` layout of ../shared/docs/interfaces.md; outside scripts read it. */
@@ -34,5 +35,7 @@ export interface ResultsFile {
   shard?: string;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
+  /** The config's drift tolerances (`causalmmm check`), when it sets any. */
+  tolerances?: ToleranceOverrides;
   cells: CellResult[];
 }

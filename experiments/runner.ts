@@ -314,6 +314,7 @@ export async function runExperiment(
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
+    ...(config.tolerances ? { tolerances: config.tolerances } : {}),
     cells: cells.map((cell) => finished.get(cell.index)!),
   };
 }
