@@ -31,7 +31,7 @@ import {
   forecastProtocol,
 } from './protocol.js';
 import type { CellResult, ResultsFile } from './results.js';
-import { csvTable, markdownTables, summarize } from './tables.js';
+import { csvTable, latexTables, markdownTables, summarize } from './tables.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -342,7 +342,7 @@ function cellSummary(cell: CellResult, metrics: readonly string[]): string {
 }
 
 /**
- * Writes results.json, table.md and table.csv into `outDir`. Each file is replaced
+ * Writes results.json, table.md, table.csv and table.tex into `outDir`. Each file is replaced
  * atomically, after every cell has run, so an interrupted run leaves the previous results.
  */
 export function writeResults(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
@@ -352,5 +352,6 @@ export function writeResults(results: ResultsFile, outDir: string, metrics: read
   writeFileAtomic(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);
+  writeFileAtomic(path.join(outDir, 'table.tex'), latexTables(rows, metrics));
   return markdown;
 }

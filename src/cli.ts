@@ -46,7 +46,7 @@ function checkWorkers(workers: number): number {
 function reportWritten(results: ResultsFile, outDir: string, markdown: string): void {
   process.stdout.write(`${markdown}\n`);
   const failed = results.cells.filter((c) => c.status === 'failed').length;
-  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,cells/}`);
+  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,table.tex,cells/}`);
   if (failed > 0) {
     stderr(`${failed} of ${results.cells.length} cells failed`);
     process.exitCode = 1;
@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]')
     .command(
       'run <config>',
-      'run an experiment grid from a YAML config; writes results.json, table.md and table.csv',
+      'run an experiment grid from a YAML config; writes results.json and its tables (Markdown, CSV, LaTeX)',
       (y) =>
         y
           .positional('config', { type: 'string', demandOption: true, describe: 'experiment config (YAML)' })
