@@ -23,6 +23,19 @@ export interface CellResult {
   split?: ForecastSplit;
   seconds: number;
   info?: Record<string, number | string>;
+  /** ROC curve of the graph scores, all scored shops' off-diagonal pairs ranked together (thinned). */
+  roc?: { fpr: number[]; tpr: number[] };
+  /** The first scored shop's true graph and graph scores (N × N row-major, j → i at i·N + j), for heatmaps. */
+  example?: GraphExample;
+  /** Training loss per reported epoch, in order (methods that report training). */
+  curve?: number[];
+}
+
+export interface GraphExample {
+  shop: string;
+  nodes: string[];
+  truth: number[];
+  scores: number[];
 }
 
 export interface ResultsFile {
@@ -35,6 +48,8 @@ export interface ResultsFile {
   shard?: string;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
+  /** Metrics the tables and figures show (the config's `metrics`). */
+  tableMetrics?: string[];
   /** The config's drift tolerances (`causalmmm check`), when it sets any. */
   tolerances?: ToleranceOverrides;
   cells: CellResult[];

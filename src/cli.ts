@@ -14,8 +14,9 @@ import {
   toReference,
 } from '../experiments/drift.js';
 import { mergeRuns, writeMergedCells } from '../experiments/merge.js';
+import { readResultsFile, tableMetricsOf, writeOutputs } from '../experiments/report.js';
 import type { ResultsFile } from '../experiments/results.js';
-import { runExperiment, writeResults } from '../experiments/runner.js';
+import { runExperiment } from '../experiments/runner.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
 import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
@@ -46,7 +47,9 @@ function checkWorkers(workers: number): number {
 function reportWritten(results: ResultsFile, outDir: string, markdown: string): void {
   process.stdout.write(`${markdown}\n`);
   const failed = results.cells.filter((c) => c.status === 'failed').length;
-  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,table.tex,cells/}`);
+  stderr(
+    `wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,table.tex,figures/,report.html,cells/}`,
+  );
   if (failed > 0) {
     stderr(`${failed} of ${results.cells.length} cells failed`);
     process.exitCode = 1;
@@ -67,18 +70,27 @@ async function runCommand(args: RunArgs): Promise<void> {
     localStart: args.localStart,
     cellsDir: path.join(outDir, 'cells'),
   });
-  reportWritten(results, outDir, writeResults(results, outDir, config.metrics));
+  reportWritten(results, outDir, await writeOutputs(results, outDir, config.metrics));
 }
 
-function mergeCommand(args: { dirs: string[]; out: string }): void {
+async function mergeCommand(args: { dirs: string[]; out: string }): Promise<void> {
   const merged = mergeRuns(args.dirs);
   const outDir = path.resolve(args.out);
   writeMergedCells(merged, outDir);
-  reportWritten(merged.results, outDir, writeResults(merged.results, outDir, merged.tableMetrics));
+  reportWritten(merged.results, outDir, await writeOutputs(merged.results, outDir, merged.tableMetrics));
   if (merged.missing > 0) {
     stderr(`${merged.missing} of ${merged.records[0].total} cells are missing (a shard has not finished)`);
     process.exitCode = 1;
   }
+}
+
+/** Redraws the tables, figures and report.html of a run from its results.json, running nothing. */
+async function reportCommand(args: { dir: string }): Promise<void> {
+  const results = readResultsFile(args.dir);
+  process.stdout.write(
+    `${await writeOutputs(results, path.resolve(args.dir), tableMetricsOf(results), true)}\n`,
+  );
+  stderr(`wrote ${args.dir}/{table.md,table.csv,table.tex,figures/,report.html}`);
 }
 
 /**
@@ -169,6 +181,17 @@ export async function main(argv: string[]): Promise<void> {
       (args) => mergeCommand(args as unknown as { dirs: string[]; out: string }),
     )
     .command(
+      'report <dir>',
+      'redraw the tables, figures and report.html of a run from its results.json, without running anything',
+      (y) =>
+        y.positional('dir', {
+          type: 'string',
+          demandOption: true,
+          describe: 'output folder of `run` or `merge`',
+        }),
+      (args) => reportCommand(args as unknown as { dir: string }),
+    )
+    .command(
       'check <dir>',
       'compare the metrics of a run with a reference; exit code 1 on drift, or on new or missing cells',
       (y) =>
@@ -209,7 +232,7 @@ export async function main(argv: string[]): Promise<void> {
           args as { preset: string; seed: number; shops?: number; steps?: number; out: string },
         ),
     )
-    .demandCommand(1, 'name a command: run, merge, check or simulate')
+    .demandCommand(1, 'name a command: run, merge, report, check or simulate')
     .strict()
     .help()
     .version(false)
