@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../src/io.js';
 import { formatMeanStd } from '../src/metrics/aggregate.js';
+import { compareWithBaselines, comparisonMarkdown } from './compare.js';
 import { readMetricsFile } from './drift.js';
 import { type RenderedFigure, writeFigures } from './figures.js';
 import { describeProtocol } from './protocol.js';
@@ -57,6 +58,39 @@ function htmlTables(rows: readonly SummaryRow[], metrics: readonly string[]): st
     }
     out.push('</table>');
   }
+  return out.join('\n');
+}
+
+/** The few Markdown shapes of comparisonMarkdown (### headings, tables, paragraphs) as HTML. */
+export function simpleMarkdownHtml(markdown: string): string {
+  const out: string[] = [];
+  let table: string[][] = [];
+  const flush = () => {
+    if (table.length === 0) return;
+    const [head, , ...body] = table;
+    out.push(
+      '<table>',
+      `<tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`,
+      ...body.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`),
+      '</table>',
+    );
+    table = [];
+  };
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('|')) {
+      table.push(
+        line
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim()),
+      );
+      continue;
+    }
+    flush();
+    if (line.startsWith('### ')) out.push(`<h3>${escapeHtml(line.slice(4))}</h3>`);
+    else if (line.trim()) out.push(`<p>${escapeHtml(line)}</p>`);
+  }
+  flush();
   return out.join('\n');
 }
 
@@ -127,6 +161,7 @@ figcaption { color: #555; font-size: 12px; }
 ${protocol}
 <h2>Tables</h2>
 ${htmlTables(rows, tableMetrics)}
+${simpleMarkdownHtml(comparisonMarkdown(compareWithBaselines(results.cells)))}
 <h2>Figures</h2>
 ${figureHtml || '<p>No figure: the results hold no data for one.</p>'}
 ${failures}

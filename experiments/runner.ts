@@ -22,6 +22,7 @@ import {
   shardCells,
   writeCellRecord,
 } from './cells.js';
+import { compareWithBaselines, comparisonMarkdown } from './compare.js';
 import type { ExperimentConfig, MethodSpec } from './config.js';
 import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
@@ -418,7 +419,8 @@ export function writeResults(results: ResultsFile, outDir: string, metrics: read
 export function writeTables(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
   const rows = summarize(results.cells);
   const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
-  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}`;
+  const comparison = comparisonMarkdown(compareWithBaselines(results.cells));
+  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}${comparison ? `\n${comparison}` : ''}`;
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);
   writeFileAtomic(path.join(outDir, 'table.tex'), latexTables(rows, metrics));
