@@ -6,6 +6,7 @@
  * its data. Each is written as `<name>.vl.json` (data inlined), rendered to SVG by Vega and to
  * PNG by resvg.
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
@@ -27,6 +28,16 @@ const WIDTH = 220;
 /** Column name of a row, as in the tables: held-out shops are their own column. */
 const columnOf = (r: { dataset: string; split?: string }) =>
   r.split === 'shops' ? `${r.dataset} (held-out shops)` : r.dataset;
+
+/** One facet column per dataset, in the order the results list them (not alphabetical). */
+const datasetColumns = (values: readonly { dataset: string }[]) => ({
+  column: {
+    field: 'dataset',
+    type: 'nominal',
+    title: null,
+    sort: [...new Set(values.map((v) => v.dataset))],
+  },
+});
 
 const okCells = (results: ResultsFile) => results.cells.filter((c) => c.status === 'ok');
 
@@ -52,7 +63,7 @@ function metricBars(rows: readonly SummaryRow[], metric: string): Figure | undef
       $schema: SCHEMA,
       title,
       data: { values },
-      facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+      facet: datasetColumns(values),
       spec: {
         width: WIDTH,
         height: 160,
@@ -104,7 +115,7 @@ function mseByHorizon(rows: readonly SummaryRow[]): Figure | undefined {
       $schema: SCHEMA,
       title,
       data: { values },
-      facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+      facet: datasetColumns(values),
       spec: {
         width: WIDTH,
         height: 180,
@@ -143,7 +154,7 @@ function rocCurves(results: ResultsFile): Figure | undefined {
       $schema: SCHEMA,
       title,
       data: { values },
-      facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+      facet: datasetColumns(values),
       spec: {
         width: 200,
         height: 200,
@@ -271,7 +282,7 @@ function trainingCurves(results: ResultsFile): Figure | undefined {
       $schema: SCHEMA,
       title,
       data: { values },
-      facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+      facet: datasetColumns(values),
       spec: {
         width: WIDTH,
         height: 180,
@@ -311,32 +322,39 @@ const secondsPerEpoch = (c: CellResult) =>
   typeof c.info?.epochs === 'number' && c.info.epochs > 0 ? c.seconds / c.info.epochs : c.seconds;
 
 /**
- * Seconds (per epoch, for methods that report epochs) against the number of shops, per method
- * with at least three distinct shop counts, with the least-squares line of each.
+ * Seconds (per epoch, for methods that report epochs) against `x` (the number of shops, or of
+ * nodes), one series per method and value of the other size, drawn for series with at least
+ * three distinct x values, each with its least-squares line and slope.
  */
-function scalingLine(results: ResultsFile): Figure | undefined {
-  const cells = okCells(results).filter((c) => c.shops > 0);
-  const points: { method: string; shops: number; seconds: number }[] = [];
-  const fits: { method: string; shops: number; seconds: number }[] = [];
+function scalingLine(results: ResultsFile, x: 'shops' | 'nodes'): Figure | undefined {
+  const other = x === 'shops' ? 'nodes' : 'shops';
+  const cells = okCells(results).filter((c) => c.shops > 0 && c.nodes !== undefined);
+  const points: { series: string; x: number; seconds: number }[] = [];
+  const fits: { series: string; x: number; seconds: number }[] = [];
   const slopes: string[] = [];
-  for (const method of [...new Set(cells.map((c) => c.label))]) {
-    const own = cells.filter((c) => c.label === method);
-    if (new Set(own.map((c) => c.shops)).size < 3) continue;
-    const xs = own.map((c) => c.shops);
+  const seriesOf = (c: CellResult) => `${c.label}, ${other} = ${c[other]}`;
+  for (const series of [...new Set(cells.map(seriesOf))]) {
+    const own = cells.filter((c) => seriesOf(c) === series);
+    const xs = own.map((c) => c[x] as number);
+    if (new Set(xs).size < 3) continue;
     const ys = own.map(secondsPerEpoch);
     const fit = linearFit(xs, ys);
-    own.forEach((c, i) => {
-      points.push({ method, shops: xs[i], seconds: ys[i] });
+    own.forEach((_, i) => {
+      points.push({ series, x: xs[i], seconds: ys[i] });
     });
-    for (const shops of [Math.min(...xs), Math.max(...xs)]) {
-      fits.push({ method, shops, seconds: fit.intercept + fit.slope * shops });
-    }
-    slopes.push(`${method} ${(fit.slope * 1000).toPrecision(3)} ms/shop`);
+    for (const at of [Math.min(...xs), Math.max(...xs)])
+      fits.push({ series, x: at, seconds: fit.intercept + fit.slope * at });
+    slopes.push(`${series}: ${(fit.slope * 1000).toPrecision(3)} ms per ${x === 'shops' ? 'shop' : 'node'}`);
   }
   if (points.length === 0) return undefined;
-  const title = `Seconds per epoch against shops, with least-squares lines (${slopes.join('; ')})`;
+  const title = `Seconds per epoch against ${x}, with least-squares lines (${slopes.join('; ')})`;
+  const encoding = {
+    x: { field: 'x', type: 'quantitative', title: x },
+    y: { field: 'seconds', type: 'quantitative', title: 'seconds per epoch' },
+    color: { field: 'series', type: 'nominal', sort: null, title: null },
+  };
   return {
-    name: 'scaling',
+    name: x === 'shops' ? 'scaling' : 'scaling-nodes',
     title,
     spec: {
       $schema: SCHEMA,
@@ -344,24 +362,8 @@ function scalingLine(results: ResultsFile): Figure | undefined {
       width: 360,
       height: 220,
       layer: [
-        {
-          data: { values: points },
-          mark: { type: 'point', filled: true },
-          encoding: {
-            x: { field: 'shops', type: 'quantitative', title: 'shops' },
-            y: { field: 'seconds', type: 'quantitative', title: 'seconds per epoch' },
-            color: { field: 'method', type: 'nominal', sort: null },
-          },
-        },
-        {
-          data: { values: fits },
-          mark: { type: 'line', strokeDash: [5, 3] },
-          encoding: {
-            x: { field: 'shops', type: 'quantitative' },
-            y: { field: 'seconds', type: 'quantitative' },
-            color: { field: 'method', type: 'nominal', sort: null },
-          },
-        },
+        { data: { values: points }, mark: { type: 'point', filled: true }, encoding },
+        { data: { values: fits }, mark: { type: 'line', strokeDash: [5, 3] }, encoding },
       ],
     } as TopLevelSpec,
   };
@@ -378,7 +380,8 @@ export function buildFigures(results: ResultsFile, tableMetrics: readonly string
     rocCurves(results),
     ...adjacencyHeatmaps(results),
     trainingCurves(results),
-    scalingLine(results),
+    scalingLine(results, 'shops'),
+    scalingLine(results, 'nodes'),
   ].filter((f): f is Figure => f !== undefined);
 }
 
@@ -398,7 +401,10 @@ export interface RenderedFigure extends Figure {
   svg: string;
 }
 
-/** Writes `figures/<name>.{vl.json,svg,png}` for every figure under `outDir`; returns them with their SVG. */
+/**
+ * Writes `figures/<name>.{vl.json,svg,png}` for every figure under `outDir`, removing figures of
+ * an earlier run that these results do not draw; returns them with their SVG.
+ */
 export async function writeFigures(
   results: ResultsFile,
   outDir: string,
@@ -412,6 +418,13 @@ export async function writeFigures(
     writeFileAtomic(`${stem}.svg`, svg);
     writeFileAtomic(`${stem}.png`, png);
     rendered.push({ ...figure, svg });
+  }
+  // A figure an earlier run drew but these results do not support would contradict report.html.
+  const names = new Set(rendered.map((f) => f.name));
+  const dir = path.join(outDir, 'figures');
+  for (const file of existsSync(dir) ? readdirSync(dir) : []) {
+    const stem = /^(.*)\.(vl\.json|svg|png)$/.exec(file)?.[1];
+    if (stem !== undefined && !names.has(stem)) rmSync(path.join(dir, file));
   }
   return rendered;
 }

@@ -19,6 +19,8 @@ export interface CellResult {
   perShop?: Record<string, number[]>;
   /** Shops scored (under the `shops` split: the held-out shops only). */
   shops: number;
+  /** Nodes per shop (N) of the dataset. */
+  nodes?: number;
   /** Forecast split of the cell (absent when the method did not forecast). */
   split?: ForecastSplit;
   seconds: number;

@@ -205,7 +205,11 @@ export async function runCell(
 ): Promise<CellRun> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  const where = { shops: setting.scored.shops, ...(setting.split ? { split: setting.split } : {}) };
+  const where = {
+    shops: setting.scored.shops,
+    nodes: setting.scored.nodeCount,
+    ...(setting.split ? { split: setting.split } : {}),
+  };
   const curve: number[] = [];
   const report = (event: TrainingProgress) => {
     curve.push(short(event.loss));

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExperimentConfig } from '../experiments/config.js';
 import { buildFigures, linearFit, rescale } from '../experiments/figures.js';
 import { writeOutputs } from '../experiments/report.js';
-import type { ResultsFile } from '../experiments/results.js';
+import type { CellResult, ResultsFile } from '../experiments/results.js';
 import { runExperiment } from '../experiments/runner.js';
 import { cli, repoRoot, useBackend, useTempDirs } from './helpers.js';
 
@@ -90,6 +90,37 @@ describe('figures', () => {
     expect(edges.length).toBe(truth.truth.filter((v, k) => v && Math.floor(k / 8) !== k % 8).length);
   });
 
+  it('draws scaling lines only for series with three sizes, against shops and against nodes', () => {
+    const timed = (shops: number, nodes: number, seconds: number, dataset: string): CellResult => ({
+      dataset,
+      method: 'm',
+      label: 'm',
+      seed: 0,
+      options: {},
+      status: 'ok',
+      metrics: {},
+      shops,
+      nodes,
+      seconds,
+      info: { epochs: 2 },
+    });
+    const cells = [
+      timed(100, 8, 2, 'a'),
+      timed(300, 8, 6, 'b'),
+      timed(1000, 8, 20, 'c'),
+      timed(300, 12, 9, 'd'),
+      timed(300, 20, 15, 'e'),
+      timed(50, 15, 1, 'f'),
+    ];
+    const figures = buildFigures({ ...results, cells }, []);
+    expect(figures.map((f) => f.name)).toEqual(['scaling', 'scaling-nodes']);
+    const [shops, nodes] = figures.map((f) => f.spec as unknown as { title: { text: string } });
+    // Seconds per epoch: 1, 3, 10 s at 100, 300, 1000 shops, a slope of 10 ms per shop.
+    expect(shops.title.text).toContain('m, nodes = 8: 10.0 ms per shop');
+    // 3, 4.5, 7.5 s at 8, 12, 20 nodes: 375 ms per node.
+    expect(nodes.title.text).toContain('m, shops = 300: 375 ms per node');
+  });
+
   it('writes each figure as Vega-Lite JSON, SVG and PNG', () => {
     const files = readdirSync(path.join(outDir, 'figures'));
     expect(files).toHaveLength(9 * 3);
@@ -125,6 +156,9 @@ describe('report.html', () => {
     for (const name of ['figures', 'report.html', 'table.md', 'table.tex']) {
       rmSync(path.join(outDir, name), { recursive: true });
     }
+    // A figure of an earlier run that these results do not draw goes.
+    mkdirSync(path.join(outDir, 'figures'));
+    writeFileSync(path.join(outDir, 'figures/stale.vl.json'), '{}');
     const r = cli(['report', outDir]);
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(outDir, 'table.md'), 'utf8')).toBe(tableBefore);
