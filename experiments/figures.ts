@@ -39,6 +39,28 @@ const datasetColumns = (values: readonly { dataset: string }[]) => ({
   },
 });
 
+/** A figure of one panel per dataset column over `values`, each panel drawn by `panel`. */
+function facetFigure(
+  name: string,
+  title: string,
+  values: readonly { dataset: string }[],
+  panel: object,
+  independent?: 'x' | 'y',
+): Figure {
+  return {
+    name,
+    title,
+    spec: {
+      $schema: SCHEMA,
+      title,
+      data: { values },
+      facet: datasetColumns(values),
+      spec: panel,
+      ...(independent ? { resolve: { scale: { [independent]: 'independent' } } } : {}),
+    } as TopLevelSpec,
+  };
+}
+
 const okCells = (results: ResultsFile) => results.cells.filter((c) => c.status === 'ok');
 
 /** Mean ± std bars of one metric per method, one panel per dataset column. */
@@ -56,46 +78,41 @@ function metricBars(rows: readonly SummaryRow[], metric: string): Figure | undef
   if (values.length === 0) return undefined;
   const better = lowerIsBetter(metric) ? 'lower is better' : 'higher is better';
   const title = `${metric}: mean ± std over seeds (${better})`;
-  return {
-    name: `bars-${metric.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+  return facetFigure(
+    `bars-${metric.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     title,
-    spec: {
-      $schema: SCHEMA,
-      title,
-      data: { values },
-      facet: datasetColumns(values),
-      spec: {
-        width: WIDTH,
-        height: 160,
-        layer: [
-          {
-            mark: 'bar',
-            encoding: {
-              y: { field: 'method', type: 'nominal', title: null, sort: null },
-              x: { field: 'mean', type: 'quantitative', title: metric },
-              color: { field: 'method', type: 'nominal', legend: null, sort: null },
-              tooltip: [
-                { field: 'method' },
-                { field: 'mean', format: '.4f' },
-                { field: 'low', format: '.4f' },
-                { field: 'high', format: '.4f' },
-                { field: 'seeds' },
-              ],
-            },
+    values,
+    {
+      width: WIDTH,
+      height: 160,
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            y: { field: 'method', type: 'nominal', title: null, sort: null },
+            x: { field: 'mean', type: 'quantitative', title: metric },
+            color: { field: 'method', type: 'nominal', legend: null, sort: null },
+            tooltip: [
+              { field: 'method' },
+              { field: 'mean', format: '.4f' },
+              { field: 'low', format: '.4f' },
+              { field: 'high', format: '.4f' },
+              { field: 'seeds' },
+            ],
           },
-          {
-            mark: { type: 'rule', color: 'black' },
-            encoding: {
-              y: { field: 'method', type: 'nominal', sort: null },
-              x: { field: 'low', type: 'quantitative' },
-              x2: { field: 'high' },
-            },
+        },
+        {
+          mark: { type: 'rule', color: 'black' },
+          encoding: {
+            y: { field: 'method', type: 'nominal', sort: null },
+            x: { field: 'low', type: 'quantitative' },
+            x2: { field: 'high' },
           },
-        ],
-      },
-      resolve: { scale: { x: 'independent' } },
-    } as TopLevelSpec,
-  };
+        },
+      ],
+    },
+    'x',
+  );
 }
 
 /** Mean MSE at each forecast horizon, one line per method, one panel per dataset column. */
@@ -108,28 +125,23 @@ function mseByHorizon(rows: readonly SummaryRow[]): Figure | undefined {
   });
   if (new Set(values.map((v) => v.horizon)).size < 2) return undefined;
   const title = 'GMV MSE by forecast horizon (mean over seeds)';
-  return {
-    name: 'mse-by-horizon',
+  return facetFigure(
+    'mse-by-horizon',
     title,
-    spec: {
-      $schema: SCHEMA,
-      title,
-      data: { values },
-      facet: datasetColumns(values),
-      spec: {
-        width: WIDTH,
-        height: 180,
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'horizon', type: 'quantitative', title: 'horizon (steps)', axis: { tickMinStep: 1 } },
-          y: { field: 'mse', type: 'quantitative', title: 'MSE' },
-          color: { field: 'method', type: 'nominal', sort: null },
-          tooltip: [{ field: 'method' }, { field: 'horizon' }, { field: 'mse', format: '.4f' }],
-        },
+    values,
+    {
+      width: WIDTH,
+      height: 180,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'horizon', type: 'quantitative', title: 'horizon (steps)', axis: { tickMinStep: 1 } },
+        y: { field: 'mse', type: 'quantitative', title: 'MSE' },
+        color: { field: 'method', type: 'nominal', sort: null },
+        tooltip: [{ field: 'method' }, { field: 'horizon' }, { field: 'mse', format: '.4f' }],
       },
-      resolve: { scale: { y: 'independent' } },
-    } as TopLevelSpec,
-  };
+    },
+    'y',
+  );
 }
 
 /** Pooled ROC curves, one colour per method and one line per seed, one panel per dataset. */
@@ -147,55 +159,45 @@ function rocCurves(results: ResultsFile): Figure | undefined {
   );
   if (values.length === 0) return undefined;
   const title = 'ROC curves of the graph scores (all shops pooled; one line per seed)';
-  return {
-    name: 'roc',
-    title,
-    spec: {
-      $schema: SCHEMA,
-      title,
-      data: { values },
-      facet: datasetColumns(values),
-      spec: {
-        width: 200,
-        height: 200,
-        layer: [
-          {
-            mark: { type: 'line', opacity: 0.8, interpolate: 'step-after' },
-            encoding: {
-              x: {
-                field: 'fpr',
-                type: 'quantitative',
-                title: 'false positive rate',
-                scale: { domain: [0, 1] },
-              },
-              y: {
-                field: 'tpr',
-                type: 'quantitative',
-                title: 'true positive rate',
-                scale: { domain: [0, 1] },
-              },
-              color: { field: 'method', type: 'nominal', sort: null },
-              detail: { field: 'seed', type: 'nominal' },
-              order: { field: 'fpr', type: 'quantitative' },
-            },
+  return facetFigure('roc', title, values, {
+    width: 200,
+    height: 200,
+    layer: [
+      {
+        mark: { type: 'line', opacity: 0.8, interpolate: 'step-after' },
+        encoding: {
+          x: {
+            field: 'fpr',
+            type: 'quantitative',
+            title: 'false positive rate',
+            scale: { domain: [0, 1] },
           },
-          {
-            data: {
-              values: [
-                { fpr: 0, tpr: 0 },
-                { fpr: 1, tpr: 1 },
-              ],
-            },
-            mark: { type: 'line', color: 'gray', strokeDash: [4, 4] },
-            encoding: {
-              x: { field: 'fpr', type: 'quantitative' },
-              y: { field: 'tpr', type: 'quantitative' },
-            },
+          y: {
+            field: 'tpr',
+            type: 'quantitative',
+            title: 'true positive rate',
+            scale: { domain: [0, 1] },
           },
-        ],
+          color: { field: 'method', type: 'nominal', sort: null },
+          detail: { field: 'seed', type: 'nominal' },
+          order: { field: 'fpr', type: 'quantitative' },
+        },
       },
-    } as TopLevelSpec,
-  };
+      {
+        data: {
+          values: [
+            { fpr: 0, tpr: 0 },
+            { fpr: 1, tpr: 1 },
+          ],
+        },
+        mark: { type: 'line', color: 'gray', strokeDash: [4, 4] },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative' },
+          y: { field: 'tpr', type: 'quantitative' },
+        },
+      },
+    ],
+  });
 }
 
 /**
@@ -275,28 +277,23 @@ function trainingCurves(results: ResultsFile): Figure | undefined {
   );
   if (values.length === 0) return undefined;
   const title = 'Training loss per epoch (one line per seed)';
-  return {
-    name: 'training',
+  return facetFigure(
+    'training',
     title,
-    spec: {
-      $schema: SCHEMA,
-      title,
-      data: { values },
-      facet: datasetColumns(values),
-      spec: {
-        width: WIDTH,
-        height: 180,
-        mark: { type: 'line', opacity: 0.8 },
-        encoding: {
-          x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
-          y: { field: 'loss', type: 'quantitative', scale: { zero: false } },
-          color: { field: 'method', type: 'nominal', sort: null },
-          detail: { field: 'seed', type: 'nominal' },
-        },
+    values,
+    {
+      width: WIDTH,
+      height: 180,
+      mark: { type: 'line', opacity: 0.8 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+        y: { field: 'loss', type: 'quantitative', scale: { zero: false } },
+        color: { field: 'method', type: 'nominal', sort: null },
+        detail: { field: 'seed', type: 'nominal' },
       },
-      resolve: { scale: { y: 'independent' } },
-    } as TopLevelSpec,
-  };
+    },
+    'y',
+  );
 }
 
 /** Least-squares line y = a + b·x. */

@@ -13,7 +13,7 @@ import { type RenderedFigure, writeFigures } from './figures.js';
 import { describeProtocol } from './protocol.js';
 import type { ResultsFile } from './results.js';
 import { writeResults, writeTables } from './runner.js';
-import { rankMarks, type SummaryRow, summarize } from './tables.js';
+import { type SummaryRow, summarize, tableLayout } from './tables.js';
 
 /** Metrics the tables show when results.json does not say (written before `tableMetrics`). */
 const DEFAULT_TABLE_METRICS = ['auroc', 'auprc', 'mse@1'];
@@ -27,28 +27,17 @@ const escapeHtml = (text: string) =>
 /** JSON safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-const columnOf = (r: SummaryRow) => (r.split === 'shops' ? `${r.dataset} (held-out shops)` : r.dataset);
-
 /** One HTML table per metric, as in table.md, with the best mean bold and the second underlined. */
 function htmlTables(rows: readonly SummaryRow[], metrics: readonly string[]): string {
-  const columns = [...new Set(rows.map(columnOf))];
-  const methods = [...new Set(rows.map((r) => r.method))];
+  const layout = tableLayout(rows, metrics);
   const out: string[] = [];
-  for (const metric of metrics) {
-    const find = (method: string, column: string) =>
-      rows.find((r) => columnOf(r) === column && r.method === method && r.metric === metric && r.n > 0);
-    if (!rows.some((r) => r.metric === metric)) continue;
-    const marks = columns.map((column) =>
-      rankMarks(
-        new Map(methods.flatMap((m) => (find(m, column) ? [[m, find(m, column)!.mean]] : []))),
-        metric,
-      ),
-    );
+  for (const metric of layout.metrics) {
+    const marks = layout.marks(metric);
     out.push(`<h3>${escapeHtml(metric)} <small>(mean ± std over seeds)</small></h3>`, '<table>');
-    out.push(`<tr><th>method</th>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>`);
-    for (const method of methods) {
-      const cells = columns.map((column, c) => {
-        const row = find(method, column);
+    out.push(`<tr><th>method</th>${layout.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>`);
+    for (const method of layout.methods) {
+      const cells = layout.columns.map((column, c) => {
+        const row = layout.find(metric, method, column);
         if (!row) return '<td>—</td>';
         const text = escapeHtml(formatMeanStd({ mean: row.mean, std: row.std, n: row.n }));
         const mark = marks[c].get(method);

@@ -63,9 +63,33 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 
-/** Column of a row in the Markdown tables: the dataset, marked when its shops were held out. */
-function columnName(row: Pick<SummaryRow, 'dataset' | 'split'>): string {
+/** Column of a row in the tables: the dataset, marked when its shops were held out. */
+export function columnName(row: Pick<SummaryRow, 'dataset' | 'split'>): string {
   return row.split === 'shops' ? `${row.dataset} (held-out shops)` : row.dataset;
+}
+
+/**
+ * What every table format lays out: dataset columns and method rows in first-seen order, the
+ * metrics to show (the asked ones that are present, else every present one), and per metric the
+ * summary row of a (method, column) and the best/second marks of each column.
+ */
+export function tableLayout(rows: readonly SummaryRow[], metrics: readonly string[]) {
+  const columns = uniq(rows.map(columnName));
+  const methods = uniq(rows.map((r) => r.method));
+  const present = uniq(rows.map((r) => r.metric)).filter(Boolean);
+  const shown = metrics.filter((m) => present.includes(m));
+  const find = (metric: string, method: string, column: string) =>
+    rows.find((r) => columnName(r) === column && r.method === method && r.metric === metric && r.n > 0);
+  const marks = (metric: string) =>
+    columns.map((column) =>
+      rankMarks(
+        new Map(
+          methods.flatMap((m) => (find(metric, m, column) ? [[m, find(metric, m, column)!.mean]] : [])),
+        ),
+        metric,
+      ),
+    );
+  return { columns, methods, metrics: shown.length ? shown : present, find, marks };
 }
 
 /**
@@ -74,12 +98,10 @@ function columnName(row: Pick<SummaryRow, 'dataset' | 'split'>): string {
  * metric for a dataset reads "—".
  */
 export function markdownTables(rows: readonly SummaryRow[], metrics: readonly string[], digits = 3): string {
-  const datasets = uniq(rows.map(columnName));
-  const methods = uniq(rows.map((r) => r.method));
-  const present = uniq(rows.map((r) => r.metric)).filter(Boolean);
-  const shown = metrics.filter((m) => present.includes(m));
+  const layout = tableLayout(rows, metrics);
+  const { columns: datasets, methods } = layout;
   const out: string[] = [];
-  for (const metric of shown.length ? shown : present) {
+  for (const metric of layout.metrics) {
     out.push(`### ${metric} (mean ± std over seeds)`, '');
     out.push(`| method | ${datasets.join(' | ')} |`, `|---|${datasets.map(() => '---').join('|')}|`);
     for (const method of methods) {
@@ -151,20 +173,11 @@ export function latexEscape(text: string): string {
  * Needs `\usepackage{booktabs}` in the document.
  */
 export function latexTables(rows: readonly SummaryRow[], metrics: readonly string[], digits = 3): string {
-  const columns = uniq(rows.map(columnName));
-  const methods = uniq(rows.map((r) => r.method));
-  const present = uniq(rows.map((r) => r.metric)).filter(Boolean);
-  const shown = metrics.filter((m) => present.includes(m));
+  const layout = tableLayout(rows, metrics);
+  const { columns, methods } = layout;
   const out: string[] = [];
-  for (const metric of shown.length ? shown : present) {
-    const find = (method: string, column: string) =>
-      rows.find((r) => columnName(r) === column && r.method === method && r.metric === metric && r.n > 0);
-    const marks = columns.map((column) =>
-      rankMarks(
-        new Map(methods.flatMap((m) => (find(m, column) ? [[m, find(m, column)!.mean]] : []))),
-        metric,
-      ),
-    );
+  for (const metric of layout.metrics) {
+    const marks = layout.marks(metric);
     const direction = lowerIsBetter(metric) ? 'lower is better' : 'higher is better';
     out.push(
       '\\begin{table}[t]',
@@ -177,7 +190,7 @@ export function latexTables(rows: readonly SummaryRow[], metrics: readonly strin
     );
     for (const method of methods) {
       const cells = columns.map((column, c) => {
-        const row = find(method, column);
+        const row = layout.find(metric, method, column);
         if (!row) return '--';
         const text = formatMeanStd({ mean: row.mean, std: row.std, n: row.n }, digits).replace(
           ' ± ',
