@@ -8,6 +8,7 @@ import { UserError } from '../src/errors.js';
 import type { Method } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
 import { parseOrThrow } from '../src/validation.js';
+import { tolerancesSchema } from './drift.js';
 
 /** Paths in a config are relative to the config file's folder. */
 const filePath = z.string().min(1);
@@ -131,6 +132,12 @@ export const experimentConfigSchema = z.strictObject({
   heldOutShops: z.number().gt(0).lt(1).default(0.2),
   /** Metrics shown in tables (results.json keeps every metric computed). */
   metrics: z.array(z.string()).default(['auroc', 'auprc']),
+  /**
+   * Drift tolerances of `causalmmm check`, per metric (`auroc`) or horizon family (`mse@h`):
+   * `{ abs, rel }`; a value drifts when |run − reference| > abs + rel·|reference|. Unset ones
+   * keep the defaults of experiments/drift.ts.
+   */
+  tolerances: tolerancesSchema.optional(),
   datasets: z.array(datasetSpecSchema).min(1),
   methods: z.array(methodSpecSchema).min(1),
 });

@@ -68,6 +68,7 @@ export function mergeRuns(dirs: readonly string[]): MergedRun {
       codeVersion: first.codeVersion,
       backend: first.backend,
       config: first.config,
+      tableMetrics: first.tableMetrics,
       cells: records.map((r) => r.cell),
     },
     tableMetrics: first.tableMetrics,

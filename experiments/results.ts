@@ -1,4 +1,5 @@
 import type { ForecastSplit } from './config.js';
+import type { ToleranceOverrides } from './drift.js';
 import type { ForecastProtocol } from './protocol.js';
 
 /** The `results.json` layout of ../shared/docs/interfaces.md; outside scripts read it. */
@@ -18,10 +19,25 @@ export interface CellResult {
   perShop?: Record<string, number[]>;
   /** Shops scored (under the `shops` split: the held-out shops only). */
   shops: number;
+  /** Nodes per shop (N) of the dataset. */
+  nodes?: number;
   /** Forecast split of the cell (absent when the method did not forecast). */
   split?: ForecastSplit;
   seconds: number;
   info?: Record<string, number | string>;
+  /** ROC curve of the graph scores, all scored shops' off-diagonal pairs ranked together (thinned). */
+  roc?: { fpr: number[]; tpr: number[] };
+  /** The first scored shop's true graph and graph scores (N × N row-major, j → i at i·N + j), for heatmaps. */
+  example?: GraphExample;
+  /** Training loss per reported epoch, in order (methods that report training). */
+  curve?: number[];
+}
+
+export interface GraphExample {
+  shop: string;
+  nodes: string[];
+  truth: number[];
+  scores: number[];
 }
 
 export interface ResultsFile {
@@ -34,5 +50,9 @@ export interface ResultsFile {
   shard?: string;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
+  /** Metrics the tables and figures show (the config's `metrics`). */
+  tableMetrics?: string[];
+  /** The config's drift tolerances (`causalmmm check`), when it sets any. */
+  tolerances?: ToleranceOverrides;
   cells: CellResult[];
 }

@@ -10,7 +10,8 @@ import { writeFileAtomic } from '../src/io.js';
 import type { Method, MethodOutput, TrainingProgress } from '../src/methods/method.js';
 import { getMethod } from '../src/methods/registry.js';
 import { forecastMetrics } from '../src/metrics/forecast.js';
-import { graphMetrics } from '../src/metrics/graph.js';
+import { graphMetrics, offDiagonalPairs } from '../src/metrics/graph.js';
+import { rocCurve } from '../src/metrics/ranking.js';
 import { type GridProgress, plainProgress } from '../src/progress.js';
 import {
   findCellRecord,
@@ -21,6 +22,7 @@ import {
   shardCells,
   writeCellRecord,
 } from './cells.js';
+import { compareWithBaselines, comparisonMarkdown } from './compare.js';
 import type { ExperimentConfig, MethodSpec } from './config.js';
 import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
@@ -30,8 +32,8 @@ import {
   evaluationSettings,
   forecastProtocol,
 } from './protocol.js';
-import type { CellResult, ResultsFile } from './results.js';
-import { csvTable, markdownTables, summarize } from './tables.js';
+import type { CellResult, GraphExample, ResultsFile } from './results.js';
+import { csvTable, latexTables, markdownTables, summarize } from './tables.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -88,15 +90,60 @@ function assertFinite(values: ArrayLike<number>, what: string): void {
   }
 }
 
-/** Metrics of one method output against the dataset's truth. */
+/** ROC points kept per cell: enough for a figure, small in results.json. */
+const ROC_POINTS = 101;
+
+/** Six significant digits: plenty for a figure, a third of the characters in results.json. */
+const short = (x: number) => Number(x.toPrecision(6));
+
+/** At most `max` points of a curve, evenly spaced by index, first and last kept. */
+export function thinCurve(
+  xs: readonly number[],
+  ys: readonly number[],
+  max: number,
+): { x: number[]; y: number[] } {
+  if (xs.length <= max) return { x: xs.map(short), y: ys.map(short) };
+  const picks = Array.from({ length: max }, (_, k) => Math.round((k * (xs.length - 1)) / (max - 1)));
+  return { x: picks.map((i) => short(xs[i])), y: picks.map((i) => short(ys[i])) };
+}
+
+/** The pooled ROC curve of every shop's off-diagonal pairs, and shop 0's graph for heatmaps. */
+function graphFigures(
+  panel: Panel,
+  graphScores: readonly Float64Array[],
+): Pick<CellResult, 'roc' | 'example'> {
+  const N = panel.nodeCount;
+  const labels: number[] = [];
+  const scores: number[] = [];
+  for (const [s, shopScores] of graphScores.entries()) {
+    const pairs = offDiagonalPairs(panel.trueGraph(s)!, shopScores, N);
+    labels.push(...pairs.labels);
+    scores.push(...pairs.scores);
+  }
+  const curve = rocCurve(labels, scores);
+  const thin = thinCurve(curve.fpr, curve.tpr, ROC_POINTS);
+  const example: GraphExample = {
+    shop: panel.shopIds[0],
+    nodes: panel.nodes.map((n) => n.name),
+    truth: [...panel.trueGraph(0)!],
+    scores: [...graphScores[0]].map(short),
+  };
+  return { ...(thin.x.every(Number.isFinite) ? { roc: { fpr: thin.x, tpr: thin.y } } : {}), example };
+}
+
+/** Metrics of one method output against the dataset's truth, and the curves its figures draw. */
 export function scoreOutput(
   output: MethodOutput,
   panel: Panel,
   future: Panel | undefined,
   horizons: readonly number[],
-): { metrics: Record<string, number>; perShop: Record<string, number[]> } {
+): { metrics: Record<string, number>; perShop: Record<string, number[]> } & Pick<
+  CellResult,
+  'roc' | 'example'
+> {
   const metrics: Record<string, number> = {};
   const perShop: Record<string, number[]> = {};
+  let figures: Pick<CellResult, 'roc' | 'example'> = {};
   const N = panel.nodeCount;
   if (output.graphScores && panel.graph) {
     for (const [s, scores] of output.graphScores.entries()) {
@@ -106,6 +153,7 @@ export function scoreOutput(
     const { perShop: graphPerShop, ...means } = graphMetrics(truths, output.graphScores, output.graphs, N);
     Object.assign(perShop, graphPerShop);
     for (const [key, value] of Object.entries(means)) if (value !== undefined) metrics[key] = value;
+    figures = graphFigures(panel, output.graphScores);
   }
   if (output.forecasts && future) {
     assertFinite(output.forecasts, 'forecasts');
@@ -116,13 +164,23 @@ export function scoreOutput(
       forecastMetrics(future.values, output.forecasts, future.shops, N, H, future.targetIndex, usable),
     );
   }
-  return { metrics, perShop };
+  return { metrics, perShop, ...figures };
 }
 
 /** A cell's outcome, with the number of shops it scored and its forecast split. */
 export type CellRun = Pick<
   CellResult,
-  'status' | 'error' | 'metrics' | 'perShop' | 'info' | 'seconds' | 'shops' | 'split'
+  | 'status'
+  | 'error'
+  | 'metrics'
+  | 'perShop'
+  | 'info'
+  | 'seconds'
+  | 'shops'
+  | 'split'
+  | 'roc'
+  | 'example'
+  | 'curve'
 >;
 
 /** Forwards a method's training reports, failing the cell on a NaN or infinite loss. */
@@ -147,10 +205,19 @@ export async function runCell(
 ): Promise<CellRun> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  const where = { shops: setting.scored.shops, ...(setting.split ? { split: setting.split } : {}) };
+  const where = {
+    shops: setting.scored.shops,
+    nodes: setting.scored.nodeCount,
+    ...(setting.split ? { split: setting.split } : {}),
+  };
+  const curve: number[] = [];
+  const report = (event: TrainingProgress) => {
+    curve.push(short(event.loss));
+    onProgress?.(event);
+  };
   try {
     const output = await variant.method.run(
-      { ...setting.input, onProgress: guardLoss(onProgress) },
+      { ...setting.input, onProgress: guardLoss(report) },
       variant.options,
     );
     const scored = scoreOutput(output, setting.scored, setting.future, horizons);
@@ -160,6 +227,7 @@ export async function runCell(
       seconds: seconds(),
       ...where,
       ...(output.info ? { info: output.info } : {}),
+      ...(curve.length > 0 ? { curve } : {}),
     };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -314,6 +382,8 @@ export async function runExperiment(
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
+    tableMetrics: config.metrics,
+    ...(config.tolerances ? { tolerances: config.tolerances } : {}),
     cells: cells.map((cell) => finished.get(cell.index)!),
   };
 }
@@ -341,15 +411,22 @@ function cellSummary(cell: CellResult, metrics: readonly string[]): string {
 }
 
 /**
- * Writes results.json, table.md and table.csv into `outDir`. Each file is replaced
+ * Writes results.json, table.md, table.csv and table.tex into `outDir`. Each file is replaced
  * atomically, after every cell has run, so an interrupted run leaves the previous results.
  */
 export function writeResults(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
+  writeFileAtomic(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  return writeTables(results, outDir, metrics);
+}
+
+/** Writes table.md, table.csv and table.tex of `results` into `outDir`; returns the Markdown. */
+export function writeTables(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
   const rows = summarize(results.cells);
   const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
-  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}`;
-  writeFileAtomic(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const comparison = comparisonMarkdown(compareWithBaselines(results.cells));
+  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}${comparison ? `\n${comparison}` : ''}`;
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);
+  writeFileAtomic(path.join(outDir, 'table.tex'), latexTables(rows, metrics));
   return markdown;
 }

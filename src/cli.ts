@@ -1,16 +1,27 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseShard } from '../experiments/cells.js';
 import { loadExperimentConfig } from '../experiments/config.js';
+import {
+  compareMetrics,
+  formatDriftReport,
+  hasDrift,
+  type ReferenceFile,
+  readMetricsFile,
+  toReference,
+} from '../experiments/drift.js';
 import { mergeRuns, writeMergedCells } from '../experiments/merge.js';
+import { readResultsFile, tableMetricsOf, writeOutputs } from '../experiments/report.js';
 import type { ResultsFile } from '../experiments/results.js';
-import { runExperiment, writeResults } from '../experiments/runner.js';
+import { runExperiment } from '../experiments/runner.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
 import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
 import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
+import { writeFileAtomic } from './io.js';
 import { progressFor } from './progress.js';
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -36,7 +47,9 @@ function checkWorkers(workers: number): number {
 function reportWritten(results: ResultsFile, outDir: string, markdown: string): void {
   process.stdout.write(`${markdown}\n`);
   const failed = results.cells.filter((c) => c.status === 'failed').length;
-  stderr(`wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,cells/}`);
+  stderr(
+    `wrote ${path.relative(process.cwd(), outDir) || '.'}/{results.json,table.md,table.csv,table.tex,figures/,report.html,cells/}`,
+  );
   if (failed > 0) {
     stderr(`${failed} of ${results.cells.length} cells failed`);
     process.exitCode = 1;
@@ -57,16 +70,48 @@ async function runCommand(args: RunArgs): Promise<void> {
     localStart: args.localStart,
     cellsDir: path.join(outDir, 'cells'),
   });
-  reportWritten(results, outDir, writeResults(results, outDir, config.metrics));
+  reportWritten(results, outDir, await writeOutputs(results, outDir, config.metrics));
 }
 
-function mergeCommand(args: { dirs: string[]; out: string }): void {
+async function mergeCommand(args: { dirs: string[]; out: string }): Promise<void> {
   const merged = mergeRuns(args.dirs);
   const outDir = path.resolve(args.out);
   writeMergedCells(merged, outDir);
-  reportWritten(merged.results, outDir, writeResults(merged.results, outDir, merged.tableMetrics));
+  reportWritten(merged.results, outDir, await writeOutputs(merged.results, outDir, merged.tableMetrics));
   if (merged.missing > 0) {
     stderr(`${merged.missing} of ${merged.records[0].total} cells are missing (a shard has not finished)`);
+    process.exitCode = 1;
+  }
+}
+
+/** Redraws the tables, figures and report.html of a run from its results.json, running nothing. */
+async function reportCommand(args: { dir: string }): Promise<void> {
+  const results = readResultsFile(args.dir);
+  process.stdout.write(
+    `${await writeOutputs(results, path.resolve(args.dir), tableMetricsOf(results), true)}\n`,
+  );
+  stderr(`wrote ${args.dir}/{table.md,table.csv,table.tex,figures/,report.html}`);
+}
+
+/**
+ * Compares a run's metrics with a reference: prints the drift report, exit code 1 on drift.
+ * `--update` (re)writes the reference from the run instead, after printing what changes.
+ */
+function checkCommand(args: { dir: string; reference: string; update: boolean }): void {
+  const current = readMetricsFile(args.dir);
+  const exists = existsSync(args.reference);
+  if (!args.update && !exists) {
+    throw new UserError(`${args.reference}: no such reference (write one from this run with --update)`);
+  }
+  const empty: ReferenceFile = { ...toReference(current), cells: [] };
+  const reference = exists ? readMetricsFile(args.reference) : empty;
+  const report = compareMetrics(current, reference);
+  process.stdout.write(`${formatDriftReport(report)}\n`);
+  if (args.update) {
+    writeFileAtomic(args.reference, `${JSON.stringify(toReference(current), null, 2)}\n`);
+    stderr(`wrote ${args.reference} from ${args.dir} (${current.cells.length} cells)`);
+  } else if (hasDrift(report)) {
+    stderr(`metrics drifted from ${args.reference}; if the change is intended, refresh it with --update`);
     process.exitCode = 1;
   }
 }
@@ -93,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]')
     .command(
       'run <config>',
-      'run an experiment grid from a YAML config; writes results.json, table.md and table.csv',
+      'run an experiment grid from a YAML config; writes results.json and its tables (Markdown, CSV, LaTeX)',
       (y) =>
         y
           .positional('config', { type: 'string', demandOption: true, describe: 'experiment config (YAML)' })
@@ -136,6 +181,39 @@ export async function main(argv: string[]): Promise<void> {
       (args) => mergeCommand(args as unknown as { dirs: string[]; out: string }),
     )
     .command(
+      'report <dir>',
+      'redraw the tables, figures and report.html of a run from its results.json, without running anything',
+      (y) =>
+        y.positional('dir', {
+          type: 'string',
+          demandOption: true,
+          describe: 'output folder of `run` or `merge`',
+        }),
+      (args) => reportCommand(args as unknown as { dir: string }),
+    )
+    .command(
+      'check <dir>',
+      'compare the metrics of a run with a reference; exit code 1 on drift, or on new or missing cells',
+      (y) =>
+        y
+          .positional('dir', {
+            type: 'string',
+            demandOption: true,
+            describe: 'output folder of `run` (or its results.json)',
+          })
+          .option('reference', {
+            type: 'string',
+            demandOption: true,
+            describe: 'reference metrics (e.g. results/reference/quick.json)',
+          })
+          .option('update', {
+            type: 'boolean',
+            default: false,
+            describe: 'rewrite the reference from this run (on purpose), printing what changes',
+          }),
+      (args) => checkCommand(args as unknown as { dir: string; reference: string; update: boolean }),
+    )
+    .command(
       'simulate <preset>',
       'simulate a dataset and write it as an NPY directory, with its true parameters in truth.json',
       (y) =>
@@ -154,7 +232,7 @@ export async function main(argv: string[]): Promise<void> {
           args as { preset: string; seed: number; shops?: number; steps?: number; out: string },
         ),
     )
-    .demandCommand(1, 'name a command: run, merge or simulate')
+    .demandCommand(1, 'name a command: run, merge, report, check or simulate')
     .strict()
     .help()
     .version(false)

@@ -1,16 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNpyDir } from '../src/data/npy-dir.js';
-import { repoRoot, useTempDirs } from './helpers.js';
-
-const bin = path.join(repoRoot, 'bin/causalmmm.js');
-
-function cli(args: string[], cwd = repoRoot) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cli, useTempDirs } from './helpers.js';
 
 const tempDir = useTempDirs();
 const tmp = () => tempDir('causalmmm-cli-');

@@ -1,4 +1,5 @@
-/** Shared test scaffolding: where the repo and ../shared are, temp folders, user-error checks. */
+/** Shared test scaffolding: where the repo and ../shared are, temp folders, user-error checks, the CLI. */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,16 @@ import { UserError } from '../src/errors.js';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The workplace's shared data, beside the checkout; tests that need it skip where it is absent. */
 export const shared = path.resolve(repoRoot, '../shared');
+
+/** Runs the `causalmmm` CLI (bin/causalmmm.js) in `cwd` and returns its exit code and output. */
+export function cli(args: string[], cwd = repoRoot) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/causalmmm.js'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /**
  * Returns a maker of temp folders that the calling test file removes after its tests

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CellResult } from '../experiments/results.js';
-import { csvTable, markdownTables, summarize } from '../experiments/tables.js';
+import {
+  csvTable,
+  latexEscape,
+  latexTables,
+  markdownTables,
+  rankMarks,
+  summarize,
+} from '../experiments/tables.js';
 
 function cell(
   dataset: string,
@@ -70,5 +77,51 @@ describe('tables', () => {
     expect(md).toContain('| method | d1 | d1 (held-out shops) |');
     expect(md).toContain('| m1 | 1.000 | 2.000 |');
     expect(md).toContain('| m1 | 0.100 | 0.500 |');
+  });
+
+  it('marks the best mean of a column 1 and the next distinct one 2, by the metric direction', () => {
+    const values = new Map([
+      ['a', 0.9],
+      ['b', 0.7],
+      ['c', 0.9],
+      ['d', 0.8],
+      ['e', Number.NaN],
+    ]);
+    expect([...rankMarks(values, 'auroc')]).toEqual([
+      ['a', 1],
+      ['c', 1],
+      ['d', 2],
+    ]);
+    expect([...rankMarks(values, 'mse@7')]).toEqual([
+      ['b', 1],
+      ['d', 2],
+    ]);
+    expect(rankMarks(new Map([['a', 1]]), 'auroc').size).toBe(0);
+  });
+
+  it('writes booktabs LaTeX tables with the best bold and the second underlined', () => {
+    const rows = summarize([
+      cell('d_1', 'm1', 0, { auroc: 0.9, 'mse@1': 3 }),
+      cell('d_1', 'm1', 1, { auroc: 0.8, 'mse@1': 3 }),
+      cell('d_1', 'm2', 0, { auroc: 0.7, 'mse@1': 1 }),
+      cell('d_1', 'm3&x', 0, { auroc: 0.6, 'mse@1': 2 }),
+      cell('d_1', 'm4', 0, {}, false),
+    ]);
+    const tex = latexTables(rows, ['auroc', 'mse@1']);
+    expect(tex).toContain('\\toprule\nMethod & d\\_1 \\\\\n\\midrule');
+    expect(tex).toContain('m1 & \\textbf{0.850 $\\pm$ 0.071} \\\\');
+    expect(tex).toContain('m2 & \\underline{0.700} \\\\');
+    expect(tex).toContain('m3\\&x & 0.600 \\\\');
+    expect(tex).toContain('m4 & -- \\\\');
+    // MSE: lower is better.
+    const mse = tex.slice(tex.indexOf('mse@1'));
+    expect(mse).toContain('m2 & \\textbf{1.000} \\\\');
+    expect(mse).toContain('m3\\&x & \\underline{2.000} \\\\');
+    expect(mse).toContain('m1 & 3.000 $\\pm$ 0.000 \\\\');
+    expect(tex.match(/\\begin\{tabular\}\{lr\}/g)).toHaveLength(2);
+    expect(tex.match(/\\bottomrule\n\\end\{tabular\}/g)).toHaveLength(2);
+    expect(latexEscape('a_b%c#d$e{f}g~h^i\\j')).toBe(
+      'a\\_b\\%c\\#d\\$e\\{f\\}g\\textasciitilde{}h\\textasciicircum{}i\\textbackslash{}j',
+    );
   });
 });
