@@ -252,19 +252,25 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
   let series: ShopSeries;
   await initBackend('auto');
   if (args.model) {
-    const saved = loadModel(args.model);
-    checkSameSchema(saved.meta, args.model, panel, args.data);
+    const modelDir = modelFolder(args.model);
+    const saved = loadModel(modelDir);
     model = saved.model;
+    try {
+      checkSameSchema(saved.meta, modelDir, panel, args.data);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
     method = saved.meta.method;
     if (panel.steps < model.shape.encoderSteps) {
       model.dispose();
       throw new UserError(
-        `${args.data}: ${panel.steps} steps per shop; the model in ${args.model} reads ${model.shape.encoderSteps}`,
+        `${args.data}: ${panel.steps} steps per shop; the model in ${modelDir} reads ${model.shape.encoderSteps}`,
       );
     }
     series = prepareSeries(panel, model.options.scale);
-    training = { loadedFrom: path.resolve(args.model), ...saved.meta.training };
-    log(`loaded ${args.model} (${saved.meta.method}, trained on ${saved.meta.shops.length} shops)`);
+    training = { ...saved.meta.training, loadedFrom: path.resolve(modelDir) };
+    log(`loaded ${modelDir} (${saved.meta.method}, trained on ${saved.meta.shops.length} shops)`);
   } else {
     const options = methodOptions(args.method, config.options, args.config ?? 'fit config');
     series = prepareSeries(panel, options.scale);
