@@ -56,8 +56,12 @@ export const fitConfigSchema = z.strictObject({
   horizon: z.int().min(1).default(14),
   /** Observed steps the decoder reads before a forecast, what-if or curve. */
   warmup: z.int().min(1).default(28),
-  /** Last steps of history for contributions and ROI (0 = the whole history). */
-  contributionWindow: z.int().min(0).default(0),
+  /**
+   * Last steps of history for contributions and ROI (0 = the whole history). The rollout runs
+   * from the window's first step on the model's own KPIs and GMV, so its cost and its drift grow
+   * with the window; a quarter of days is the default.
+   */
+  contributionWindow: z.int().min(0).default(90),
   /** Response curves: the channel's planned spend × 0 … max, at `points` evenly spaced multipliers. */
   curve: z
     .strictObject({ max: z.number().gt(0).default(2), points: z.int().min(2).max(101).default(9) })
@@ -301,18 +305,21 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       ...training,
       fit: { horizon: config.horizon, warmup: config.warmup, edgeThreshold: config.edgeThreshold },
     };
-    const fitted: Fitted = { model, series, panel, graphs: inferGraphs(model, series, config.seed) };
+    const timed = <R>(what: string, run: () => R): R => {
+      const started = performance.now();
+      const result = run();
+      log(`${what}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      return result;
+    };
+    const graphs = timed('graphs', () => inferGraphs(model, series, config.seed));
+    const fitted: Fitted = { model, series, panel, graphs };
     const filePlans = args.plan
       ? readPlanCsv(args.plan, panel, (panelSchema?.shop as string | undefined) ?? 'shop', config.horizon)
       : new Map<number, Plan>();
     const plans = panel.shopIds.map((_, s) => filePlans.get(s) ?? defaultPlan(panel, s, config.horizon));
-    const analysisStarted = performance.now();
-    const forecasts = forecast(fitted, plans, settings);
-    const contribs = contributions(fitted, settings);
-    const curves = responseCurves(fitted, plans, settings);
-    log(
-      `analyses (forecasts, contributions, curves) took ${((performance.now() - analysisStarted) / 1000).toFixed(1)} s`,
-    );
+    const forecasts = timed('forecasts', () => forecast(fitted, plans, settings));
+    const contribs = timed('contributions', () => contributions(fitted, settings));
+    const curves = timed('response curves', () => responseCurves(fitted, plans, settings));
     const channelNames = panel.channelIndices.map((n) => panel.nodes[n].name);
     const H = config.horizon;
     const truth =
@@ -329,6 +336,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       training,
       ...(truth ? { truth } : {}),
     };
+    const writeStarted = performance.now();
     writeFolderAtomically(args.out, (dir) => {
       saveModel(path.join(dir, 'model'), model, panel, series, {
         method,
@@ -396,6 +404,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
         }),
       );
     });
+    log(`writing ${panel.shops} shops' files: ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
     return summary;
   } finally {
     model.dispose();

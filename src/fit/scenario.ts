@@ -94,7 +94,7 @@ export function runScenarios(
   const P = L - K;
   const channelMask = new Float32Array(N);
   for (const n of channels) channelMask[n] = 1;
-  const batchSize = Math.max(1, Math.min(64, Math.floor(PAIR_BUDGET / (N * N * model.options.hidden * L))));
+  const batchSize = Math.max(1, Math.min(256, Math.floor(PAIR_BUDGET / (N * N * model.options.hidden * L))));
   const out: Float32Array[] = [];
   for (let first = 0; first < scenarios.length; first += batchSize) {
     const batch = scenarios.slice(first, first + batchSize);
