@@ -7,7 +7,7 @@
  * linear in the shop count: README, CausalMMM speed).
  *
  *   npx tsx scripts/bench-fit.ts [--shops 1000] [--steps 365] [--epochs 2] [--hidden 16]
- *     [--trainWindow 60] [--window 0] [--points 9]
+ *     [--trainWindow 60] [--window 90] [--points 9]
  *
  * Prints one line per phase and a final JSON line.
  */
@@ -28,7 +28,7 @@ const steps = flag('steps', 365);
 const epochs = flag('epochs', 2);
 const hidden = flag('hidden', 16);
 const trainWindow = flag('trainWindow', 60);
-const window = flag('window', 0);
+const window = flag('window', 90);
 const points = flag('points', 9);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-fit-'));

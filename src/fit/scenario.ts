@@ -71,7 +71,7 @@ export interface Scenario {
 }
 
 /** Floats of the pair tensors one decoder pass may hold at once (the tape of a tidy keeps every step). */
-const PAIR_BUDGET = 4e7;
+const PAIR_BUDGET = 1.5e7;
 
 /**
  * Runs scenarios (all of the same `length` and `truthSteps`) in batches and returns, per
