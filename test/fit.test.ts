@@ -14,7 +14,7 @@ import {
   responseCurves,
   whatIf,
 } from '../src/fit/analyse.js';
-import { parseSpendChange, readPlanCsv } from '../src/fit/command.js';
+import { parseSpendChange, readFitConfig, readPlanCsv } from '../src/fit/command.js';
 import { graphDot, graphFile, shopFolder } from '../src/fit/report.js';
 import { inferGraphs, runScenarios } from '../src/fit/scenario.js';
 import { compareWithTruth } from '../src/fit/truth.js';
@@ -154,6 +154,25 @@ describe('fit inputs', () => {
     expect(parseSpendChange('display=-10.5%')).toEqual(['display', -0.105]);
     expectUserError(() => parseSpendChange('search=20'), '--spend search=20', 'percent');
     expectUserError(() => parseSpendChange('search=-120%'), 'more than 100%');
+  });
+
+  it('reads a fit config and names the field at fault', () => {
+    const dir = tempDir('causalmmm-fitconfig-');
+    const file = path.join(dir, 'fit.yaml');
+    writeFileSync(file, 'horizon: 7\ncurve: { points: 3 }\n');
+    expect(readFitConfig(file)).toMatchObject({
+      horizon: 7,
+      warmup: 28,
+      contributionWindow: 90,
+      curve: { max: 2, points: 3 },
+    });
+    writeFileSync(file, 'contributionWindow: 1\n');
+    expectUserError(() => readFitConfig(file), 'fit.yaml: contributionWindow', 'at least 2');
+    writeFileSync(file, 'horizn: 7\n');
+    expectUserError(() => readFitConfig(file), 'fit.yaml', 'horizn');
+    writeFileSync(file, 'horizon: [\n');
+    expectUserError(() => readFitConfig(file), 'fit.yaml', 'not valid YAML');
+    expectUserError(() => readFitConfig(path.join(dir, 'none.yaml')), 'none.yaml', 'cannot read');
   });
 
   it('reads a plan CSV and names the line and column of a bad cell', () => {

@@ -61,7 +61,11 @@ export const fitConfigSchema = z.strictObject({
    * from the window's first step on the model's own KPIs and GMV, so its cost and its drift grow
    * with the window; a quarter of days is the default.
    */
-  contributionWindow: z.int().min(0).default(90),
+  contributionWindow: z
+    .int()
+    .min(0)
+    .refine((v) => v === 0 || v >= 2, 'use 0 (the whole history) or at least 2 steps')
+    .default(90),
   /** Response curves: the channel's planned spend × 0 … max, at `points` evenly spaced multipliers. */
   curve: z
     .strictObject({ max: z.number().gt(0).default(2), points: z.int().min(2).max(101).default(9) })
@@ -75,14 +79,17 @@ export type FitConfig = z.output<typeof fitConfigSchema>;
 
 export function readFitConfig(file: string | undefined): FitConfig {
   if (!file) return fitConfigSchema.parse({});
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   let raw: unknown;
   try {
-    raw = YAML.parse(readFileSync(file, 'utf8'), { prettyErrors: false, logLevel: 'error' }) ?? {};
+    raw = YAML.parse(text, { prettyErrors: false, logLevel: 'error' }) ?? {};
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${file}: ${code ? `cannot read (${code})` : `not valid YAML: ${(err as Error).message.split('\n')[0]}`}`,
-    );
+    throw new UserError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   return parseOrThrow(fitConfigSchema, raw, file);
 }
