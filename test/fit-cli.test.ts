@@ -46,6 +46,7 @@ describe('causalmmm fit and whatif', () => {
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
     expect(summary.shops).toHaveLength(4);
     expect(summary.horizon).toBe(6);
+    expect(Array.isArray(summary.warnings)).toBe(true);
     for (const file of [
       'graph.json',
       'graph.dot',

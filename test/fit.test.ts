@@ -14,7 +14,7 @@ import {
   responseCurves,
   whatIf,
 } from '../src/fit/analyse.js';
-import { parseSpendChange, readFitConfig, readPlanCsv } from '../src/fit/command.js';
+import { parseSpendChange, readFitConfig, readPlanCsv, spendWarnings } from '../src/fit/command.js';
 import { graphDot, graphFile, shopFolder } from '../src/fit/report.js';
 import { inferGraphs, runScenarios } from '../src/fit/scenario.js';
 import { compareWithTruth } from '../src/fit/truth.js';
@@ -111,6 +111,19 @@ describe('fit analyses', () => {
     expect(tf.memory().numTensors).toBe(
       tensors - fitted.model.variables.length - fitted.model.statistics.length,
     );
+  });
+
+  it('warns when no channel moves GMV by a tenth of a percent in any shop', () => {
+    const shop = (share: number) => ({
+      from: 1,
+      to: 3,
+      actual: Float32Array.of(50, 50),
+      fitted: Float32Array.of(50, 50),
+      contributions: [Float32Array.of(0, 0), Float32Array.of(share * 50, share * 50)],
+      spend: [1, 1],
+    });
+    expect(spendWarnings([shop(1e-4), shop(-5e-4)], ['a', 'b'])).toEqual([expect.stringContaining('0.050%')]);
+    expect(spendWarnings([shop(1e-4), shop(0.02)], ['a', 'b'])).toEqual([]);
   });
 
   it('lists the learned graph’s paths from a channel to the target, strongest first', () => {

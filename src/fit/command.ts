@@ -28,6 +28,7 @@ import {
   forecast,
   type Plan,
   responseCurves,
+  type ShopContributions,
   type WhatIfResult,
   whatIf,
 } from './analyse.js';
@@ -239,6 +240,8 @@ export interface FitSummary {
   training?: Record<string, unknown>;
   /** Present when the data carry true contributions and graphs (simulated panels). */
   truth?: TruthComparison;
+  /** Things an analyst must know before reading the numbers (e.g. a model blind to spend). */
+  warnings: string[];
 }
 
 export async function runFit(args: FitArgs): Promise<FitSummary> {
@@ -329,6 +332,8 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     const curves = timed('response curves', () => responseCurves(fitted, plans, settings));
     const channelNames = panel.channelIndices.map((n) => panel.nodes[n].name);
     const H = config.horizon;
+    const warnings = spendWarnings(contribs, channelNames);
+    for (const w of warnings) log(`warning: ${w}`);
     const truth =
       panel.contributions && panel.graph
         ? compareWithTruth(panel, contribs, fitted.graphs.probabilities, config.edgeThreshold)
@@ -342,6 +347,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       shops: [],
       training,
       ...(truth ? { truth } : {}),
+      warnings,
     };
     const writeStarted = performance.now();
     writeFolderAtomically(args.out, (dir) => {
@@ -405,6 +411,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
           shops: summary.shops,
           notes: [
             `Method ${method}, code ${version}, seed ${config.seed}. Planned spends: ${args.plan ? `${args.plan} (shops it does not list: the mean of their last ${H} steps)` : `every channel at the mean of its last ${H} steps`}.`,
+            ...warnings.map((w) => `Warning: ${w}`),
             ...(truth ? [truthNote(truth)] : []),
             'Contribution of a channel: GMV of the model rollout with every channel as observed minus the rollout with that channel at zero (indirect paths included); ROI = contribution / spend. Response curves: GMV over the horizon with one channel’s planned spend scaled. Rollout MAPE: how far the contribution rollout’s GMV is from the observed GMV.',
           ],
@@ -416,6 +423,31 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
   } finally {
     model.dispose();
   }
+}
+
+/** Below this share of GMV in every shop, the channels' estimated effects are noise. */
+const NEGLIGIBLE_SHARE = 1e-3;
+
+/**
+ * Warns when the fitted model attributes next to nothing to any channel in any shop: its
+ * decoder then predicts GMV from GMV's own history, and contributions, ROI, response curves and
+ * what-ifs say nothing about marketing effects.
+ */
+export function spendWarnings(
+  contribs: readonly ShopContributions[],
+  channelNames: readonly string[],
+): string[] {
+  let largest = 0;
+  for (const shop of contribs) {
+    const gmv = shop.fitted.reduce((a, v) => a + v, 0);
+    if (gmv === 0) continue;
+    for (const c of shop.contributions)
+      largest = Math.max(largest, Math.abs(c.reduce((a, v) => a + v, 0) / gmv));
+  }
+  if (largest >= NEGLIGIBLE_SHARE) return [];
+  return [
+    `no channel (${channelNames.join(', ')}) accounts for more than ${(100 * largest).toPrecision(2)}% of GMV in any shop's rollout: the fitted model predicts GMV almost entirely from its own history, so the contributions, ROI, response curves and what-ifs carry no information about marketing effects`,
+  ];
 }
 
 /** One line on the fit against the simulator's truth, for index.html. */
