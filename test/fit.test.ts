@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CausalmmmModel } from '../src/causalmmm/model.js';
 import { causalmmmOptions } from '../src/causalmmm/options.js';
 import { forecastShops, prepareSeries } from '../src/causalmmm/train.js';
+import { writeNpyDir } from '../src/data/npy-dir.js';
 import { simulate } from '../src/data/simulate.js';
 import {
   contributions,
@@ -14,7 +15,14 @@ import {
   responseCurves,
   whatIf,
 } from '../src/fit/analyse.js';
-import { parseSpendChange, readFitConfig, readPlanCsv, spendWarnings } from '../src/fit/command.js';
+import {
+  parseSpendChange,
+  readFitConfig,
+  readPlanCsv,
+  runFit,
+  runWhatIf,
+  spendWarnings,
+} from '../src/fit/command.js';
 import { graphDot, graphFile, shopFolder } from '../src/fit/report.js';
 import { inferGraphs, runScenarios } from '../src/fit/scenario.js';
 import { compareWithTruth } from '../src/fit/truth.js';
@@ -158,6 +166,30 @@ describe('fit analyses', () => {
     expect(graphDot(g)).toContain('"x1" -> "x0" [label="0.90"');
     expect(shopFolder('s/1')).toBe('s%2f1');
     expect(shopFolder('..')).not.toBe('..');
+  });
+});
+
+describe('fit and whatif in process', () => {
+  it('leave no tensor behind and agree on the forecast of the saved model', async () => {
+    const dir = tempDir('causalmmm-fit-mem-');
+    writeNpyDir(panel, path.join(dir, 'data'));
+    writeFileSync(
+      path.join(dir, 'fit.yaml'),
+      'horizon: 5\nwarmup: 8\ncurve: { points: 2 }\noptions: { hidden: 8, epochs: 1, predictSteps: 3 }\n',
+    );
+    const fitOnce = () =>
+      runFit({
+        data: path.join(dir, 'data'),
+        method: 'causalmmm',
+        config: path.join(dir, 'fit.yaml'),
+        out: path.join(dir, 'out'),
+      });
+    await fitOnce();
+    const tensors = tf.memory().numTensors;
+    const summary = await fitOnce();
+    const result = await runWhatIf({ model: path.join(dir, 'out'), shop: '2', spend: ['x1=+10%'] });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(result.baseGmv.reduce((a, b) => a + b)).toBeCloseTo(summary.shops[2].forecastGmv, 3);
   });
 });
 
