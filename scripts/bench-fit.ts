@@ -60,12 +60,15 @@ try {
       const epoch = /^epoch \d+\/\d+: .*\(([\d.]+) s\)$/.exec(line);
       if (epoch) epochSeconds.push(Number(epoch[1]));
       const phase = /^([^:]+): ([\d.]+) s$/.exec(line);
-      if (phase) phases[phase[1]] = Number(phase[2]);
+      if (phase) phases[phase[1].startsWith('read ') ? 'read CSV' : phase[1]] = Number(phase[2]);
     },
   });
   const total = (performance.now() - started) / 1000;
   const perEpoch = epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length;
-  const analyses = Object.values(phases).reduce((a, b) => a + b, 0);
+  const analyses = ['graphs', 'forecasts', 'contributions', 'response curves'].reduce(
+    (a, name) => a + (phases[name] ?? 0),
+    0,
+  );
   console.log(
     JSON.stringify({
       shops,

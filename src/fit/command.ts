@@ -257,7 +257,9 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       throw new UserError(`--seed: expected a whole number ≥ 0, got ${args.seed}`);
     config.seed = args.seed;
   }
+  const readStarted = performance.now();
   const { panel, panelSchema } = readData(args.data, args.schema);
+  log(`read ${args.data}: ${((performance.now() - readStarted) / 1000).toFixed(1)} s`);
   const settings = settingsOf(config);
   const version = codeVersion();
   let model: CausalmmmModel;
