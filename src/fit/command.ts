@@ -259,7 +259,11 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
   }
   const readStarted = performance.now();
   const { panel, panelSchema } = readData(args.data, args.schema);
-  log(`read ${args.data}: ${((performance.now() - readStarted) / 1000).toFixed(1)} s`);
+  const filePlans = args.plan
+    ? readPlanCsv(args.plan, panel, (panelSchema?.shop as string | undefined) ?? 'shop', config.horizon)
+    : new Map<number, Plan>();
+  // Logged once every input has been checked, so that a user error stays the only line printed.
+  const logRead = () => log(`read ${args.data}: ${((performance.now() - readStarted) / 1000).toFixed(1)} s`);
   const settings = settingsOf(config);
   const version = codeVersion();
   let model: CausalmmmModel;
@@ -286,10 +290,12 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     }
     series = prepareSeries(panel, model.options.scale);
     training = { ...saved.meta.training, loadedFrom: path.resolve(modelDir) };
+    logRead();
     log(`loaded ${modelDir} (${saved.meta.method}, trained on ${saved.meta.shops.length} shops)`);
   } else {
     const options = methodOptions(args.method, config.options, args.config ?? 'fit config');
     series = prepareSeries(panel, options.scale);
+    logRead();
     log(`training ${args.method} on ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
     const started = performance.now();
     const trained = trainCausalmmm(
@@ -325,9 +331,6 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     };
     const graphs = timed('graphs', () => inferGraphs(model, series, config.seed));
     const fitted: Fitted = { model, series, panel, graphs };
-    const filePlans = args.plan
-      ? readPlanCsv(args.plan, panel, (panelSchema?.shop as string | undefined) ?? 'shop', config.horizon)
-      : new Map<number, Plan>();
     const plans = panel.shopIds.map((_, s) => filePlans.get(s) ?? defaultPlan(panel, s, config.horizon));
     const forecasts = timed('forecasts', () => forecast(fitted, plans, settings));
     const contribs = timed('contributions', () => contributions(fitted, settings));
