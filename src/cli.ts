@@ -21,6 +21,7 @@ import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
 import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
 import { USER_ERROR_EXIT_CODE, UserError } from './errors.js';
+import { type FitArgs, runFit, runWhatIf, type WhatIfArgs, whatIfText } from './fit/command.js';
 import { writeFileAtomic } from './io.js';
 import { progressFor } from './progress.js';
 
@@ -232,7 +233,66 @@ export async function main(argv: string[]): Promise<void> {
           args as { preset: string; seed: number; shops?: number; steps?: number; out: string },
         ),
     )
-    .demandCommand(1, 'name a command: run, merge, report, check or simulate')
+    .command(
+      'fit',
+      'fit CausalMMM on a panel (or load a saved model) and write per shop its learned graph, forecasts, contributions, ROI and response curves, plus index.html',
+      (y) =>
+        y
+          .option('data', { type: 'string', demandOption: true, describe: 'panel CSV or NPY directory' })
+          .option('schema', { type: 'string', describe: 'schema JSON of the panel CSV (column roles)' })
+          .option('method', { type: 'string', default: 'causalmmm', describe: 'causalmmm or nri' })
+          .option('config', {
+            type: 'string',
+            describe: 'fit config (YAML): seed, horizon, warmup, curve, options',
+          })
+          .option('model', { type: 'string', describe: 'load this saved model instead of training' })
+          .option('plan', {
+            type: 'string',
+            describe: 'planned spends (CSV: shop column and one column per channel, one row per future step)',
+          })
+          .option('horizon', { type: 'number', describe: 'forecast steps (overrides the config)' })
+          .option('seed', { type: 'number', describe: 'random seed (overrides the config)' })
+          .option('out', {
+            type: 'string',
+            demandOption: true,
+            describe: 'output folder (replaced when it exists)',
+          }),
+      async (args) => {
+        const summary = await runFit({ ...(args as unknown as FitArgs), log: stderr });
+        stderr(
+          `wrote ${args.out}: index.html, summary.json, model/ and shops/<id>/ for ${summary.shops.length} shops`,
+        );
+      },
+    )
+    .command(
+      'whatif',
+      "predicted GMV change over the horizon when channels' planned spends change, with the learned-graph paths it flows through",
+      (y) =>
+        y
+          .option('model', {
+            type: 'string',
+            demandOption: true,
+            describe: 'a fit output folder or its model/ folder',
+          })
+          .option('shop', { type: 'string', demandOption: true, describe: 'shop id' })
+          .option('spend', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'change of a channel’s planned spend, e.g. search=+20% (repeatable)',
+          })
+          .option('plan', {
+            type: 'string',
+            describe: 'planned spends CSV (default: each channel’s recent mean)',
+          })
+          .option('horizon', { type: 'number', describe: 'steps (default: the fit’s horizon)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
+      async (args) => {
+        const result = await runWhatIf(args as unknown as WhatIfArgs);
+        process.stdout.write(args.json ? `${JSON.stringify(result, null, 1)}\n` : whatIfText(result));
+      },
+    )
+    .demandCommand(1, 'name a command: run, merge, report, check, simulate, fit or whatif')
     .strict()
     .help()
     .version(false)

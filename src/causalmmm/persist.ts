@@ -1,0 +1,274 @@
+/**
+ * Saving and loading a trained CausalMMM model. A model folder holds:
+ *  - `model.json`: format version, code version, options, model shape, node names and roles,
+ *    context names, the panel schema it was fitted with, the shop ids, the per-shop scalers
+ *    and the layout of the two binary files;
+ *  - `weights.bin`: every variable then every BatchNorm running statistic, float32
+ *    little-endian, in the order the model creates them (the same options and shape always
+ *    create the same variables in the same order);
+ *  - `history.bin`: the fitted shops' series [S, N, T] then their context [S, k], float32
+ *    little-endian, so that forecasts and what-ifs need only the model folder.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { Panel } from '../data/panel.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+import { Rng } from '../rng.js';
+import { parseOrThrow } from '../validation.js';
+import { CausalmmmModel } from './model.js';
+import { causalmmmOptions } from './options.js';
+import type { ShopSeries } from './train.js';
+
+export const MODEL_FORMAT = 'causalmmm-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+const nodeSchema = z.strictObject({ name: z.string(), role: z.enum(['channel', 'kpi', 'target']) });
+
+const modelMetaSchema = z.strictObject({
+  format: z.literal(MODEL_FORMAT),
+  formatVersion: z.literal(MODEL_FORMAT_VERSION),
+  codeVersion: z.string(),
+  createdAt: z.string(),
+  method: z.string(),
+  seed: z.number(),
+  options: causalmmmOptions,
+  shape: z.strictObject({
+    nodes: z.int().min(1),
+    encoderSteps: z.int().min(1),
+    contextSize: z.int().min(0),
+    targetIndex: z.int().min(0),
+    channelIndices: z.array(z.int().min(0)),
+  }),
+  nodes: z.array(nodeSchema).min(1),
+  contextNames: z.array(z.string()),
+  /** The panel schema (CSV column names and reading options) the model was fitted with, if from a CSV. */
+  panelSchema: z.record(z.string(), z.unknown()).optional(),
+  shops: z.array(z.string()).min(1),
+  steps: z.int().min(1),
+  /** Per shop and node: original = scaled · scale + center ([S][N] each). */
+  scalers: z.strictObject({ center: z.array(z.array(z.number())), scale: z.array(z.array(z.number())) }),
+  weights: z.array(z.strictObject({ shape: z.array(z.int().min(0)), statistic: z.boolean() })),
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type ModelMeta = z.output<typeof modelMetaSchema>;
+
+export interface SavedModel {
+  model: CausalmmmModel;
+  meta: ModelMeta;
+  /** The fitted shops' series in original units, with node names, context and shop ids. */
+  panel: Panel;
+  /** The same series scaled as the model reads them (scalers from `meta`). */
+  series: ShopSeries;
+}
+
+/** Writes a model folder's three files (each atomically). `dir` is created if needed. */
+export function saveModel(
+  dir: string,
+  model: CausalmmmModel,
+  panel: Panel,
+  series: ShopSeries,
+  info: {
+    method: string;
+    seed: number;
+    codeVersion: string;
+    panelSchema?: Record<string, unknown>;
+    training?: Record<string, unknown>;
+  },
+): ModelMeta {
+  const all = [...model.variables, ...model.statistics];
+  const sizes = all.map((v) => v.size);
+  const weights = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  for (const v of all) {
+    weights.set(v.dataSync() as Float32Array, offset);
+    offset += v.size;
+  }
+  const { shops: S, nodes: N } = series;
+  const rows = (a: Float32Array) =>
+    Array.from({ length: S }, (_, s) => Array.from(a.subarray(s * N, (s + 1) * N)));
+  const meta: ModelMeta = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    codeVersion: info.codeVersion,
+    createdAt: new Date().toISOString(),
+    method: info.method,
+    seed: info.seed,
+    options: model.options,
+    shape: { ...model.shape, channelIndices: [...model.shape.channelIndices] },
+    nodes: panel.nodes.map((n) => ({ name: n.name, role: n.role })),
+    contextNames: [...panel.contextNames],
+    ...(info.panelSchema ? { panelSchema: info.panelSchema } : {}),
+    shops: [...panel.shopIds],
+    steps: panel.steps,
+    scalers: { center: rows(series.center), scale: rows(series.scale) },
+    weights: all.map((v, i) => ({ shape: [...v.shape], statistic: i >= model.variables.length })),
+    ...(info.training ? { training: info.training } : {}),
+  };
+  const history = new Float32Array(panel.values.length + (panel.context?.length ?? 0));
+  history.set(panel.values);
+  if (panel.context) history.set(panel.context, panel.values.length);
+  writeFileAtomic(path.join(dir, 'weights.bin'), littleEndianBytes(weights));
+  writeFileAtomic(path.join(dir, 'history.bin'), littleEndianBytes(history));
+  writeFileAtomic(path.join(dir, 'model.json'), `${JSON.stringify(meta, null, 1)}\n`);
+  return meta;
+}
+
+/** Reads a model folder; a missing, malformed or inconsistent file is a UserError naming it. */
+export function loadModel(dir: string): SavedModel {
+  const metaFile = path.join(dir, 'model.json');
+  const meta = parseOrThrow(modelMetaSchema, readJsonFile(metaFile), metaFile);
+  const fail = (msg: string): never => {
+    throw new UserError(`${metaFile}: ${msg}`);
+  };
+  const N = meta.nodes.length;
+  const S = meta.shops.length;
+  const T = meta.steps;
+  const k = meta.contextNames.length;
+  if (meta.shape.nodes !== N) fail(`shape.nodes ${meta.shape.nodes} but ${N} nodes are named`);
+  if (meta.shape.contextSize !== k)
+    fail(`shape.contextSize ${meta.shape.contextSize} but ${k} context names`);
+  if (meta.nodes[meta.shape.targetIndex]?.role !== 'target') fail('shape.targetIndex is not the target node');
+  if (meta.scalers.center.length !== S || meta.scalers.center.some((r) => r.length !== N)) {
+    fail(`scalers.center must be ${S} × ${N}`);
+  }
+  if (meta.scalers.scale.length !== S || meta.scalers.scale.some((r) => r.length !== N)) {
+    fail(`scalers.scale must be ${S} × ${N}`);
+  }
+
+  const weights = readFloat32(path.join(dir, 'weights.bin'));
+  const history = readFloat32(path.join(dir, 'history.bin'));
+  const expected = S * N * T + S * k;
+  if (history.length !== expected) {
+    throw new UserError(
+      `${path.join(dir, 'history.bin')}: holds ${history.length} numbers; model.json needs ${S}×${N}×${T} + ${S}×${k} = ${expected}`,
+    );
+  }
+  const panel = new Panel({
+    shape: [S, N, T],
+    values: history.slice(0, S * N * T),
+    nodes: meta.nodes,
+    shopIds: meta.shops,
+    ...(k > 0 ? { context: history.slice(S * N * T), contextNames: meta.contextNames } : {}),
+    source: dir,
+  });
+  const series = scaleSeries(panel, meta.scalers);
+
+  // The initial draw is overwritten below; a fixed seed keeps loading deterministic anyway.
+  const model = new CausalmmmModel(meta.shape, meta.options, new Rng('load'));
+  const all = [...model.variables, ...model.statistics];
+  try {
+    if (all.length !== meta.weights.length) {
+      fail(`lists ${meta.weights.length} weight tensors; these options and shape make ${all.length}`);
+    }
+    const total = all.reduce((a, v) => a + v.size, 0);
+    if (weights.length !== total) {
+      throw new UserError(
+        `${path.join(dir, 'weights.bin')}: holds ${weights.length} numbers, the model needs ${total}`,
+      );
+    }
+    let offset = 0;
+    all.forEach((v, i) => {
+      const listed = meta.weights[i].shape;
+      if (listed.join('×') !== v.shape.join('×')) {
+        fail(`weights[${i}] has shape [${listed}], the model expects [${v.shape}]`);
+      }
+      const values = weights.subarray(offset, offset + v.size);
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+      offset += v.size;
+    });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, meta, panel, series };
+}
+
+/**
+ * Refuses data whose nodes (names, roles, order) or context columns differ from the model's:
+ * a model reads its inputs by position, so any difference would silently mix series up.
+ */
+export function checkSameSchema(meta: ModelMeta, modelDir: string, panel: Panel, dataSource: string): void {
+  const describe = (nodes: readonly { name: string; role: string }[]) =>
+    nodes.map((n) => `${n.name}:${n.role}`).join(', ');
+  const want = describe(meta.nodes);
+  const got = describe(panel.nodes);
+  if (want !== got) {
+    throw new UserError(
+      `${dataSource}: nodes [${got}] do not match the model in ${modelDir} (trained on [${want}])`,
+    );
+  }
+  const wantContext = meta.contextNames.join(', ');
+  const gotContext = panel.contextNames.join(', ');
+  if (wantContext !== gotContext) {
+    throw new UserError(
+      `${dataSource}: context columns [${gotContext}] do not match the model in ${modelDir} (trained on [${wantContext}])`,
+    );
+  }
+}
+
+/** A panel scaled with given per-shop scalers (`scaled = (original − center) / scale`). */
+export function scaleSeries(panel: Panel, scalers: { center: number[][]; scale: number[][] }): ShopSeries {
+  const { shops: S, nodeCount: N, steps: T } = panel;
+  const center = Float32Array.from(scalers.center.flat());
+  const scale = Float32Array.from(scalers.scale.flat());
+  const values = new Float32Array(S * N * T);
+  for (let r = 0; r < S * N; r++) {
+    for (let t = 0; t < T; t++) values[r * T + t] = (panel.values[r * T + t] - center[r]) / scale[r];
+  }
+  return {
+    shops: S,
+    nodes: N,
+    steps: T,
+    values,
+    center,
+    scale,
+    context: panel.context,
+    contextSize: panel.contextSize,
+  };
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `${file}: cannot read (${code === 'ENOENT' ? 'no such file — is this a model folder written by `causalmmm fit`?' : (err as Error).message})`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function readFloat32(file: string): Float32Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`,
+    );
+  }
+  if (bytes.length % 4 !== 0)
+    throw new UserError(`${file}: ${bytes.length} bytes is not a whole number of float32`);
+  const out = new Float32Array(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+function littleEndianBytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return out;
+}

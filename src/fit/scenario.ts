@@ -1,0 +1,150 @@
+/**
+ * Scenario rollouts of a trained CausalMMM decoder: "what would the KPIs and GMV have been
+ * (or be) had the channels spent this instead". Every analysis of `causalmmm fit` and
+ * `causalmmm whatif` — forecasts under planned spends, contributions (a channel set to zero),
+ * response curves (a channel scaled) and edge-cut path attributions — is a set of scenarios
+ * run through the same function, so they agree with each other by construction.
+ *
+ * A scenario is a window of one shop: its first `truthSteps` steps are read from the
+ * observed series (teacher forcing), after which the decoder feeds back its own KPI and
+ * GMV predictions. The channel rows come from the scenario over the whole window, so a
+ * channel set to zero is zero in the observed part as well. The graph the decoder follows
+ * is the shop's learned graph (inferred once from its observed series: a budget change
+ * does not change who influences whom), optionally with some edges cut.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CausalmmmModel } from '../causalmmm/model.js';
+import { logisticNoise, type ShopSeries } from '../causalmmm/train.js';
+import { Rng } from '../rng.js';
+
+/** The graph of every shop: edge probabilities (what we report) and the decoder's edge weights. */
+export interface ShopGraphs {
+  /** P(j → i) per shop, N × N row-major, zero diagonal. */
+  probabilities: Float64Array[];
+  /** The weights the decoder uses, [S, N, N] (a seeded draw when the model evaluates with Gumbel samples). */
+  weights: Float32Array;
+}
+
+/** Infers every shop's graph once, from its most recent encoder window. */
+export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: number): ShopGraphs {
+  const { shops: S, nodes: N, steps: T } = series;
+  const rng = new Rng(seed).fork('fit/edges');
+  const probabilities: Float64Array[] = [];
+  const weights = new Float32Array(S * N * N);
+  const width = model.shape.encoderSteps;
+  if (T < width) {
+    throw new RangeError(`the model's encoder reads ${width} steps; the series have ${T}`);
+  }
+  for (let start = 0; start < S; start += 64) {
+    const B = Math.min(64, S - start);
+    const [probs, w] = tf.tidy(() => {
+      const x = tf
+        .tensor3d(series.values.subarray(start * N * T, (start + B) * N * T), [B, N, T])
+        .slice([0, 0, T - width], [B, N, width]);
+      const logits =
+        model.options.graph === 'learned' ? model.edgeLogits(x, model.options.evalNorm) : undefined;
+      const noise = logisticNoise(rng, B, N);
+      const mean = model.edgeWeights(logits, noise, 'mean');
+      const used = model.edgeWeights(logits, noise, model.options.evalEdges);
+      return [mean.dataSync() as Float32Array, used.dataSync() as Float32Array];
+    });
+    model.discardPendingStatistics();
+    weights.set(w, start * N * N);
+    for (let b = 0; b < B; b++)
+      probabilities.push(Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N)));
+  }
+  return { probabilities, weights };
+}
+
+export interface Scenario {
+  shop: number;
+  /** Index in the shop's observed series where the window starts. */
+  start: number;
+  /** Observed steps read before the decoder runs on its own (≥ 1). */
+  truthSteps: number;
+  /** Window length (truthSteps + steps predicted); may run past the end of the observed series. */
+  length: number;
+  /** Channel values over the window, [C, length], original units, channels in model order. */
+  channels: Float32Array;
+  /** Edges removed from the shop's graph, as [cause, effect] node indices. */
+  cut?: readonly (readonly [number, number])[];
+}
+
+/** Floats of the pair tensors one decoder pass may hold at once (the tape of a tidy keeps every step). */
+const PAIR_BUDGET = 1.5e7;
+
+/**
+ * Runs scenarios (all of the same `length` and `truthSteps`) in batches and returns, per
+ * scenario, the predictions of every node for window steps [truthSteps, length), original
+ * units, [N, length − truthSteps] row-major. Channel rows hold the scenario's channels.
+ */
+export function runScenarios(
+  model: CausalmmmModel,
+  series: ShopSeries,
+  graphs: ShopGraphs,
+  scenarios: readonly Scenario[],
+): Float32Array[] {
+  if (scenarios.length === 0) return [];
+  const { nodes: N, steps: T, contextSize: k } = series;
+  const { truthSteps: K, length: L } = scenarios[0];
+  if (scenarios.some((s) => s.truthSteps !== K || s.length !== L)) {
+    throw new RangeError('runScenarios: every scenario of a call must share truthSteps and length');
+  }
+  const channels = model.shape.channelIndices;
+  const P = L - K;
+  const channelMask = new Float32Array(N);
+  for (const n of channels) channelMask[n] = 1;
+  const batchSize = Math.max(1, Math.min(256, Math.floor(PAIR_BUDGET / (N * N * model.options.hidden * L))));
+  const out: Float32Array[] = [];
+  for (let first = 0; first < scenarios.length; first += batchSize) {
+    const batch = scenarios.slice(first, first + batchSize);
+    const B = batch.length;
+    const x = new Float32Array(B * N * L);
+    const edges = new Float32Array(B * N * N);
+    const context = k > 0 && series.context ? new Float32Array(B * k) : undefined;
+    for (const [b, sc] of batch.entries()) {
+      if (sc.start < 0 || sc.start + K > T) {
+        throw new RangeError(`scenario reads observed steps [${sc.start}, ${sc.start + K}) of ${T}`);
+      }
+      for (let n = 0; n < N; n++) {
+        const row = (sc.shop * N + n) * T + sc.start;
+        x.set(series.values.subarray(row, row + K), (b * N + n) * L);
+      }
+      for (const [c, n] of channels.entries()) {
+        const r = sc.shop * N + n;
+        for (let t = 0; t < L; t++) {
+          x[(b * N + n) * L + t] = (sc.channels[c * L + t] - series.center[r]) / series.scale[r];
+        }
+      }
+      edges.set(graphs.weights.subarray(sc.shop * N * N, (sc.shop + 1) * N * N), b * N * N);
+      for (const [cause, effect] of sc.cut ?? []) edges[b * N * N + effect * N + cause] = 0;
+      if (context && series.context)
+        context.set(series.context.subarray(sc.shop * k, (sc.shop + 1) * k), b * k);
+    }
+    const predicted = tf.tidy(() => {
+      const xt = tf.tensor3d(x, [B, N, L]);
+      const all = model.decode(
+        xt,
+        tf.tensor3d(edges, [B, N, N]),
+        context ? tf.tensor2d(context, [B, k]) : undefined,
+        K,
+        L - 1,
+        undefined,
+        { values: xt, mask: tf.tensor1d(channelMask) },
+      );
+      return all.slice([0, 0, K - 1], [B, N, P]).dataSync() as Float32Array;
+    });
+    for (const [b, sc] of batch.entries()) {
+      const result = new Float32Array(N * P);
+      for (let n = 0; n < N; n++) {
+        const r = sc.shop * N + n;
+        for (let p = 0; p < P; p++) {
+          result[n * P + p] = predicted[(b * N + n) * P + p] * series.scale[r] + series.center[r];
+        }
+      }
+      for (const [c, n] of channels.entries()) result.set(sc.channels.subarray(c * L + K, c * L + L), n * P);
+      out.push(result);
+    }
+  }
+  return out;
+}
