@@ -48,7 +48,12 @@ describe('CausalMMM model', () => {
   });
 
   it('sends a non-zero gradient to every trainable variable', () => {
-    for (const options of [tiny(), tiny({ temporal: 'adstock' }), tiny({ decoder: 'markov' })]) {
+    for (const options of [
+      tiny(),
+      tiny({ temporal: 'adstock' }),
+      tiny({ decoder: 'markov' }),
+      tiny({ nodeIdentity: 'embedding', messages: 'hidden-input' }),
+    ]) {
       const model = new CausalmmmModel(shape, options, new Rng(0));
       const { x, context, noise } = inputs(2);
       const { value, grads } = tf.variableGrads(
@@ -181,6 +186,27 @@ describe('CausalMMM model', () => {
     expect(gap('mean')).toBeGreaterThan(50 * normalized);
   });
 
+  it('tells nodes apart only with nodeIdentity: embedding (else the encoder is permutation-equivariant)', () => {
+    // Swap nodes 0 and 1: an equivariant encoder's logits swap the same rows and columns.
+    const order = [1, 0, 2, 3];
+    const gap = (nodeIdentity: 'none' | 'embedding') => {
+      const model = new CausalmmmModel(shape, tiny({ nodeIdentity }), new Rng(0));
+      const diff = tf.tidy(() => {
+        const { x } = inputs(2);
+        const swapped = tf.gather(x, order, 1) as tf.Tensor3D;
+        const logits = model.edgeLogits(x, 'shop');
+        const expected = tf.gather(tf.gather(logits, order, 1), order, 2);
+        const offDiag = offDiagonal(N).reshape([1, N, N]);
+        return model.edgeLogits(swapped, 'shop').sub(expected).mul(offDiag).abs().max().dataSync()[0];
+      });
+      model.discardPendingStatistics();
+      model.dispose();
+      return diff;
+    };
+    expect(gap('none')).toBeLessThan(1e-4);
+    expect(gap('embedding')).toBeGreaterThan(1e-2);
+  });
+
   it('draws standard logistic noise (mean 0, variance π²/3)', () => {
     const noise = Array.from(logisticNoise(new Rng(3), 2000, 5).dataSync());
     const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
@@ -247,6 +273,7 @@ describe('CausalMMM training', () => {
       { evalEdges: 'mean', evalNorm: 'running' },
       { encoderWindow: 'history', prior: 'sparse' },
       { encoderWindow: 'disjoint', trainWindow: 20, aggregate: 'normalized' },
+      { nodeIdentity: 'embedding', messages: 'hidden-input' },
       { dropout: 0.1, clipNorm: 1 },
     ];
     for (const ablation of ablations) {

@@ -51,6 +51,8 @@ interface RecurrentDecoderParams {
   out3: Linear;
   /** Per-node input embedding [1, H] used instead of the hidden state when `temporal: none`. */
   embed?: Linear;
+  /** Current-value terms [1, H] of the first message layer (sender, receiver), `messages: hidden-input`. */
+  msgInput?: [tf.Variable, tf.Variable];
 }
 
 interface MarkovDecoderParams {
@@ -85,7 +87,15 @@ const BN_MOMENTUM = 0.1;
 export class CausalmmmModel {
   readonly variables: tf.Variable[];
   readonly statistics: tf.Variable[];
-  private readonly encoder?: { f1: MlpBlock; f2: MlpBlock; f3: MlpBlock; f4: MlpBlock; out: Linear };
+  private readonly encoder?: {
+    f1: MlpBlock;
+    f2: MlpBlock;
+    f3: MlpBlock;
+    f4: MlpBlock;
+    out: Linear;
+    /** [N, H] per-node vectors added to the node features (`nodeIdentity: embedding`). */
+    nodeEmbedding?: tf.Variable;
+  };
   private readonly decoder: RecurrentDecoderParams | MarkovDecoderParams;
   private readonly saturation?: SaturationParams;
   private readonly adstockLogit?: tf.Variable;
@@ -112,6 +122,9 @@ export class CausalmmmModel {
         f3: params.mlpBlock([H], H, H),
         f4: params.mlpBlock([H, H, H], H, H),
         out: { w: params.xavierWeight(H, 2), b: params.constant(2, 0.1) },
+        ...(options.nodeIdentity === 'embedding'
+          ? { nodeEmbedding: params.xavierWeight(shape.nodes, H) }
+          : {}),
       };
     }
     if (options.decoder === 'recurrent') {
@@ -128,6 +141,14 @@ export class CausalmmmModel {
         out2: params.torchLinear(H, H),
         out3: params.torchLinear(H, 1),
         ...(options.temporal === 'none' ? { embed: params.torchLinear(1, H) } : {}),
+        ...(options.messages === 'hidden-input' && options.temporal !== 'none'
+          ? {
+              msgInput: [params.torchWeight(2 * H, 1, H), params.torchWeight(2 * H, 1, H)] as [
+                tf.Variable,
+                tf.Variable,
+              ],
+            }
+          : {}),
       };
     } else {
       this.decoder = {
@@ -247,7 +268,7 @@ export class CausalmmmModel {
       dropout,
     );
     // f2 on [h_i, h_j] (receiver first, as released)
-    const h2 = perNode(h);
+    const h2 = perNode(enc.nodeEmbedding ? h.add(enc.nodeEmbedding) : h);
     const edgePre = pairs(mm(h2, enc.f2.first[0]), mm(h2, enc.f2.first[1])).add(enc.f2.firstBias);
     const edges = this.mlpTail(edgePre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f2, mode, dropout, mask);
     // edge → node: sum of incoming edges divided by N, as released
@@ -375,6 +396,7 @@ export class CausalmmmModel {
     const msgSend = dec.msgSend.mul(2);
     const msgRecv = dec.msgRecv.mul(2);
     const msg1Bias = dec.msgBias.mul(2);
+    const msgInput = dec.msgInput?.map((w) => w.mul(2));
     // m2 = tanh(m1·W2 + b2) = 2·Y2 − 1 with Y2 = σ(Y1·4W2 + 2(b2 − Σ_rows W2))
     const msg2 = dec.msg2.w.mul(4);
     const msg2Bias = dec.msg2.b!.sub(dec.msg2.w.sum(0)).mul(2);
@@ -389,8 +411,9 @@ export class CausalmmmModel {
     return (input: tf.Tensor2D) => {
       const x = input.reshape([B * N, 1]);
       const source = dec.embed ? (tf.tanh(dense(x, dec.embed.w, dec.embed.b!)) as tf.Tensor2D) : hidden;
-      const send = mm(source, msgSend);
-      const recv = mm(source, msgRecv);
+      // with `messages: hidden-input`, + x·u (rank one: the node's value is a scalar)
+      const send = msgInput ? mm(source, msgSend).add(x.mul(msgInput[0])) : mm(source, msgSend);
+      const recv = msgInput ? mm(source, msgRecv).add(x.mul(msgInput[1])) : mm(source, msgRecv);
       const y1 = tf.sigmoid(
         recv
           .reshape([B, N, 1, H])

@@ -21,6 +21,13 @@ export const causalmmmOptions = z.strictObject({
    * Harness forecasts never leak either way: the method only ever sees the history window.
    */
   encoderWindow: z.enum(['all', 'history', 'disjoint']).default('all'),
+  /**
+   * `embedding`: the encoder adds a learned vector per node to each node's features, so it
+   * can tell which node is which (node n is the same channel or KPI in every shop) and learn
+   * the population's graph as well as each shop's departures from it; `none`: released — the
+   * encoder is permutation-equivariant and must tell nodes apart by their series alone.
+   */
+  nodeIdentity: z.enum(['none', 'embedding']).default('none'),
   /** `learned`: graph inferred by the encoder; `full` / `empty`: fixed graph, no encoder (ablation). */
   graph: z.enum(['learned', 'full', 'empty']).default('learned'),
   /**
@@ -47,6 +54,13 @@ export const causalmmmOptions = z.strictObject({
    * edges cannot act as a per-node signal of its own.
    */
   aggregate: z.enum(['mean', 'normalized']).default('mean'),
+  /**
+   * What the recurrent decoder's messages read: `hidden` = the nodes' previous hidden states
+   * (released: the message into i for predicting step t + 1 then carries the senders' values
+   * only up to t − 1, so a lag-1 effect j → i cannot flow through the edge); `hidden-input` =
+   * also the nodes' current values, so it can.
+   */
+  messages: z.enum(['hidden', 'hidden-input']).default('hidden'),
   /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
   candidate: z.enum(['sigmoid', 'tanh']).default('sigmoid'),
   /** Gumbel-softmax temperature τ. */
