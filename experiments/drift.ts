@@ -5,10 +5,11 @@
  * a value drifts when |current − reference| > abs + rel · |reference|. Cells only one side has
  * are reported as new or missing.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
+import { readTextOrFail } from '../src/io.js';
 import { parseOrThrow } from '../src/validation.js';
 import type { ResultsFile } from './results.js';
 
@@ -104,12 +105,7 @@ export function readMetricsFile(fileOrDir: string): ReferenceFile {
   const file = statSync(fileOrDir, { throwIfNoEntry: false })?.isDirectory()
     ? path.join(fileOrDir, 'results.json')
     : fileOrDir;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = readTextOrFail(file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,5 +1,15 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
+import { UserError } from './errors.js';
 
 /**
  * Writes a file so that readers see either the old content or the whole new one, never a
@@ -23,4 +33,23 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Reads a whole file; a failure is one UserError naming it: `cannot read (no such file)`, with
+ * `missingHint` appended for a missing file, or the system's reason.
+ */
+export function readFileOrFail(file: string, missingHint = ''): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? `no such file${missingHint}` : (err as Error).message;
+    throw new UserError(`${file}: cannot read (${reason})`);
+  }
+}
+
+/** {@link readFileOrFail} as UTF-8 text. */
+export function readTextOrFail(file: string, missingHint = ''): string {
+  return readFileOrFail(file, missingHint).toString('utf8');
 }

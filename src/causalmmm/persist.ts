@@ -9,18 +9,17 @@
  *  - `history.bin`: the fitted shops' series [S, N, T] then their context [S, k], float32
  *    little-endian, so that forecasts and what-ifs need only the model folder.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { readFileOrFail, readTextOrFail, writeFileAtomic } from '../io.js';
 import { Rng } from '../rng.js';
 import { parseOrThrow } from '../validation.js';
 import { CausalmmmModel } from './model.js';
 import { causalmmmOptions } from './options.js';
-import type { ShopSeries } from './train.js';
+import { applyScaling, type ShopSeries } from './train.js';
 
 export const MODEL_FORMAT = 'causalmmm-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -212,35 +211,15 @@ export function checkSameSchema(meta: ModelMeta, modelDir: string, panel: Panel,
 
 /** A panel scaled with given per-shop scalers (`scaled = (original − center) / scale`). */
 export function scaleSeries(panel: Panel, scalers: { center: number[][]; scale: number[][] }): ShopSeries {
-  const { shops: S, nodeCount: N, steps: T } = panel;
-  const center = Float32Array.from(scalers.center.flat());
-  const scale = Float32Array.from(scalers.scale.flat());
-  const values = new Float32Array(S * N * T);
-  for (let r = 0; r < S * N; r++) {
-    for (let t = 0; t < T; t++) values[r * T + t] = (panel.values[r * T + t] - center[r]) / scale[r];
-  }
-  return {
-    shops: S,
-    nodes: N,
-    steps: T,
-    values,
-    center,
-    scale,
-    context: panel.context,
-    contextSize: panel.contextSize,
-  };
+  return applyScaling(
+    panel,
+    Float32Array.from(scalers.center.flat()),
+    Float32Array.from(scalers.scale.flat()),
+  );
 }
 
 function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${file}: cannot read (${code === 'ENOENT' ? 'no such file — is this a model folder written by `causalmmm fit`?' : (err as Error).message})`,
-    );
-  }
+  const text = readTextOrFail(file, ' — is this a model folder written by `causalmmm fit`?');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -249,15 +228,7 @@ function readJsonFile(file: string): unknown {
 }
 
 function readFloat32(file: string): Float32Array {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`,
-    );
-  }
+  const bytes = readFileOrFail(file);
   if (bytes.length % 4 !== 0)
     throw new UserError(`${file}: ${bytes.length} bytes is not a whole number of float32`);
   const out = new Float32Array(bytes.length / 4);

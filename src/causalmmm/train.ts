@@ -25,7 +25,6 @@ export interface ShopSeries {
 /** Scales each shop's node series by statistics of that series alone (no other shop, no future). */
 export function prepareSeries(panel: Panel, how: CausalmmmOptions['scale']): ShopSeries {
   const { shops: S, nodeCount: N, steps: T } = panel;
-  const values = new Float32Array(S * N * T);
   const center = new Float32Array(S * N);
   const scale = new Float32Array(S * N).fill(1);
   for (let r = 0; r < S * N; r++) {
@@ -44,7 +43,16 @@ export function prepareSeries(panel: Panel, how: CausalmmmOptions['scale']): Sho
       const sd = Math.sqrt(ss / T);
       if (sd > 0) scale[r] = sd;
     }
-    for (let t = 0; t < T; t++) values[r * T + t] = (series[t] - center[r]) / scale[r];
+  }
+  return applyScaling(panel, center, scale);
+}
+
+/** A panel scaled by given per-node scalers [S · N]: `scaled = (original − center) / scale`. */
+export function applyScaling(panel: Panel, center: Float32Array, scale: Float32Array): ShopSeries {
+  const { shops: S, nodeCount: N, steps: T } = panel;
+  const values = new Float32Array(S * N * T);
+  for (let r = 0; r < S * N; r++) {
+    for (let t = 0; t < T; t++) values[r * T + t] = (panel.values[r * T + t] - center[r]) / scale[r];
   }
   return {
     shops: S,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { readTextOrFail, writeFileAtomic } from '../io.js';
 import { parseOrThrow, zodErrorLine } from '../validation.js';
 import { NODE_ROLES, type NodeSpec, Panel } from './panel.js';
 
@@ -211,15 +211,7 @@ interface Row {
  */
 export function readPanelCsv(csvPath: string, schemaPath: string, graphPath?: string): Panel {
   const schema = readPanelSchema(schemaPath);
-  let text: string;
-  try {
-    text = readFileSync(csvPath, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${csvPath}: cannot read (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`,
-    );
-  }
+  const text = readTextOrFail(csvPath);
   const records = parseCsv(text, csvPath);
   if (records.length === 0) throw new UserError(`${csvPath}: file is empty (no header row)`);
   const [header, ...rows] = records;

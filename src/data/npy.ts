@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { readFileOrFail, writeFileAtomic } from '../io.js';
 
 /** Typed arrays an `.npy` file is read into. 64-bit integers become `Float64Array` (exact up to 2^53). */
 export type NpyData =
@@ -282,15 +282,7 @@ export function parseNpy(buf: Uint8Array, name: string): NpyArray {
 
 /** Reads an `.npy` file; every problem (missing file included) is a UserError naming `file`. */
 export function readNpy(file: string): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`,
-    );
-  }
+  const buf = readFileOrFail(file);
   return parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
 }
 

@@ -4,7 +4,7 @@
  * contributions with ROI and response curves, plus an `index.html`; then answer budget
  * what-ifs from the saved model folder.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import { parseCsv, readPanelCsv, readPanelSchema } from '../data/csv.js';
 import { readNpyDir } from '../data/npy-dir.js';
 import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
+import { readTextOrFail } from '../io.js';
 import { parseOrThrow } from '../validation.js';
 import {
   type AnalysisSettings,
@@ -80,12 +81,7 @@ export type FitConfig = z.output<typeof fitConfigSchema>;
 
 export function readFitConfig(file: string | undefined): FitConfig {
   if (!file) return fitConfigSchema.parse({});
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = readTextOrFail(file);
   let raw: unknown;
   try {
     raw = YAML.parse(text, { prettyErrors: false, logLevel: 'error' }) ?? {};
@@ -132,12 +128,7 @@ export function readPlanCsv(
   shopColumn: string,
   horizon: number,
 ): Map<number, Plan> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = readTextOrFail(file);
   const [header, ...rows] = parseCsv(text, file);
   if (!header) throw new UserError(`${file}: file is empty (no header row)`);
   const columns = header.fields.map((f) => f.trim());
