@@ -8,10 +8,10 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../src/io.js';
+import { svgToPng } from '../src/svg.js';
 import type { CellResult, ResultsFile } from './results.js';
 import { lowerIsBetter, type SummaryRow, summarize } from './tables.js';
 
@@ -387,7 +387,7 @@ export async function renderFigure(spec: TopLevelSpec): Promise<{ svg: string; p
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white' }).render().asPng();
+    const png = svgToPng(svg);
     return { svg, png };
   } finally {
     view.finalize();

@@ -51,6 +51,7 @@ describe('causalmmm fit and whatif', () => {
       'graph.json',
       'graph.dot',
       'heatmap.svg',
+      'heatmap.png',
       'forecast.json',
       'forecast.csv',
       'contributions.json',
@@ -59,6 +60,9 @@ describe('causalmmm fit and whatif', () => {
     ]) {
       expect(existsSync(path.join(out, 'shops', '3', file))).toBe(true);
     }
+    const png = readFileSync(path.join(out, 'shops/3/heatmap.png'));
+    expect(Array.from(png.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(png.length).toBeGreaterThan(1000);
     const forecast = JSON.parse(readFileSync(path.join(out, 'shops/0/forecast.json'), 'utf8'));
     expect(forecast.values.gmv).toHaveLength(6);
     expect(forecast.values.gmv.every(Number.isFinite)).toBe(true);

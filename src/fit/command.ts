@@ -20,6 +20,7 @@ import { readNpyDir } from '../data/npy-dir.js';
 import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
 import { readTextOrFail } from '../io.js';
+import { svgToPng } from '../svg.js';
 import { parseOrThrow } from '../validation.js';
 import {
   type AnalysisSettings,
@@ -365,7 +366,9 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
         const graph = graphFile(id, panel.nodes, fitted.graphs.probabilities[s], config.edgeThreshold);
         put('graph.json', `${JSON.stringify(graph)}\n`);
         put('graph.dot', graphDot(graph));
-        put('heatmap.svg', heatmapSvg(graph));
+        const heatmap = heatmapSvg(graph);
+        put('heatmap.svg', heatmap);
+        writeFileSync(path.join(shopDir, 'heatmap.png'), svgToPng(heatmap));
         const values: Record<string, number[]> = {};
         panel.nodes.forEach((node, n) => {
           values[node.name] = Array.from(forecasts[s].subarray(n * H, (n + 1) * H), (v) =>
