@@ -6,6 +6,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,46 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Writes a directory so that readers see either the old one or the whole new one: `write`
+ * fills a temporary sibling, which is renamed into place only once complete; an existing `dir`
+ * is replaced only then (and restored if the rename fails), so a failure never leaves a
+ * half-written or half-replaced directory. A `dir` that exists and is not a directory is a
+ * UserError, not replaced.
+ */
+export function writeDirAtomic(dir: string, write: (tmp: string) => void): void {
+  const target = path.resolve(dir);
+  const existing = statSync(target, { throwIfNoEntry: false });
+  if (existing && !existing.isDirectory()) {
+    throw new UserError(`${dir}: exists and is not a directory; refusing to replace it`);
+  }
+  const parent = path.dirname(target);
+  mkdirSync(parent, { recursive: true });
+  const tag = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${tag}`);
+  const backup = path.join(parent, `.${path.basename(target)}.old-${tag}`);
+  try {
+    mkdirSync(tmp);
+    write(tmp);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  if (!existing) {
+    renameSync(tmp, target);
+    return;
+  }
+  renameSync(target, backup);
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    renameSync(backup, target);
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  rmSync(backup, { recursive: true, force: true });
 }
 
 /**

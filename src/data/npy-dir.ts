@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { writeDirAtomic } from '../io.js';
 import { parseOrThrow } from '../validation.js';
 import { type NpyArray, readNpy, writeNpy } from './npy.js';
 import { NODE_ROLES, type NodeSpec, Panel } from './panel.js';
@@ -192,20 +193,9 @@ export function readNpyDir(dir: string): Panel {
  * half-replaced dataset.
  */
 export function writeNpyDir(panel: Panel, dir: string, extraFiles: Record<string, string> = {}): void {
-  const target = path.resolve(dir);
-  const existing = statSync(target, { throwIfNoEntry: false });
-  if (existing && !existing.isDirectory()) {
-    throw new UserError(`${dir}: exists and is not a directory; refusing to replace it`);
-  }
-  const parent = path.dirname(target);
-  mkdirSync(parent, { recursive: true });
-  const tag = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${tag}`);
-  const backup = path.join(parent, `.${path.basename(target)}.old-${tag}`);
   const S = panel.shops;
   const N = panel.nodeCount;
-  try {
-    mkdirSync(tmp);
+  writeDirAtomic(dir, (tmp) => {
     writeNpy(path.join(tmp, 'series.npy'), { shape: [S, N, panel.steps], data: panel.values });
     if (panel.graph) {
       writeNpy(path.join(tmp, 'graph.npy'), {
@@ -229,23 +219,7 @@ export function writeNpyDir(panel: Panel, dir: string, extraFiles: Record<string
     };
     writeFileSync(path.join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, text] of Object.entries(extraFiles)) writeFileSync(path.join(tmp, name), text);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  if (existing) {
-    renameSync(target, backup);
-    try {
-      renameSync(tmp, target);
-    } catch (err) {
-      renameSync(backup, target);
-      rmSync(tmp, { recursive: true, force: true });
-      throw err;
-    }
-    rmSync(backup, { recursive: true, force: true });
-  } else {
-    renameSync(tmp, target);
-  }
+  });
 }
 
 /** Node names given to the CausalMMM release's 8 nodes: the roots 0–4 are the channels, 5 and 6 the intermediate KPIs (they have parents), 7 the GMV target. */

@@ -4,7 +4,7 @@
  * contributions with ROI and response curves, plus an `index.html`; then answer budget
  * what-ifs from the saved model folder.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -19,7 +19,7 @@ import { parseCsv, readPanelCsv, readPanelSchema } from '../data/csv.js';
 import { readNpyDir } from '../data/npy-dir.js';
 import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
-import { readTextOrFail } from '../io.js';
+import { readTextOrFail, writeDirAtomic } from '../io.js';
 import { svgToPng } from '../svg.js';
 import { parseOrThrow } from '../validation.js';
 import {
@@ -177,26 +177,6 @@ export function readPlanCsv(
   return plans;
 }
 
-/** Writes a folder through a temporary sibling renamed into place: readers never see half of it. */
-function writeFolderAtomically(out: string, write: (dir: string) => void): void {
-  const target = path.resolve(out);
-  const parent = path.dirname(target);
-  mkdirSync(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(target)}.partial-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    write(tmp);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  const old = path.join(parent, `.${path.basename(target)}.old-${process.pid}`);
-  if (existsSync(target)) renameSync(target, old);
-  renameSync(tmp, target);
-  rmSync(old, { recursive: true, force: true });
-}
-
 export interface FitArgs {
   data: string;
   schema?: string;
@@ -347,7 +327,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       warnings,
     };
     const writeStarted = performance.now();
-    writeFolderAtomically(args.out, (dir) => {
+    writeDirAtomic(args.out, (dir) => {
       saveModel(path.join(dir, 'model'), model, panel, series, {
         method,
         seed: config.seed,
@@ -362,13 +342,14 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
         used.add(folder.toLowerCase());
         const shopDir = path.join(dir, 'shops', folder);
         mkdirSync(shopDir, { recursive: true });
-        const put = (file: string, text: string) => writeFileSync(path.join(shopDir, file), text);
+        const put = (file: string, contents: string | Uint8Array) =>
+          writeFileSync(path.join(shopDir, file), contents);
         const graph = graphFile(id, panel.nodes, fitted.graphs.probabilities[s], config.edgeThreshold);
         put('graph.json', `${JSON.stringify(graph)}\n`);
         put('graph.dot', graphDot(graph));
         const heatmap = heatmapSvg(graph);
         put('heatmap.svg', heatmap);
-        writeFileSync(path.join(shopDir, 'heatmap.png'), svgToPng(heatmap));
+        put('heatmap.png', svgToPng(heatmap));
         const values: Record<string, number[]> = {};
         panel.nodes.forEach((node, n) => {
           values[node.name] = Array.from(forecasts[s].subarray(n * H, (n + 1) * H), (v) =>

@@ -173,7 +173,8 @@ export function graphMetrics(
   scoresPerShop: readonly ArrayLike<number>[],
   binaryPerShop: readonly ArrayLike<number>[] | undefined,
   N: number,
-  options: PairOptions = {},
+  /** `only` is not taken: the metrics choose their own pairs (all, or the varying ones). */
+  options: Omit<PairOptions, 'only'> = {},
 ): GraphMetrics {
   const S = truthPerShop.length;
   if (scoresPerShop.length !== S)
