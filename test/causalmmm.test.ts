@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { causalmmm, nri } from '../src/causalmmm/method.js';
-import { CausalmmmModel, hillSaturation, offDiagonal } from '../src/causalmmm/model.js';
+import {
+  CausalmmmModel,
+  correlationFeatureCount,
+  hillSaturation,
+  laggedCorrelations,
+  offDiagonal,
+} from '../src/causalmmm/model.js';
 import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
 import { logisticNoise, prepareSeries, trainCausalmmm } from '../src/causalmmm/train.js';
 import { readCausalmmmRelease } from '../src/data/npy-dir.js';
@@ -53,6 +59,8 @@ describe('CausalMMM model', () => {
       tiny({ temporal: 'adstock' }),
       tiny({ decoder: 'markov' }),
       tiny({ nodeIdentity: 'embedding', messages: 'hidden-input' }),
+      tiny({ messages: 'own-lags', messageLags: 2, candidate: 'tanh', edgeFeatures: 'lagged-correlation' }),
+      tiny({ messages: 'own-lags', messageLags: 1, decoder: 'markov', edgeFeatures: 'lagged-correlation' }),
     ]) {
       const model = new CausalmmmModel(shape, options, new Rng(0));
       const { x, context, noise } = inputs(2);
@@ -207,6 +215,63 @@ describe('CausalMMM model', () => {
     expect(gap('embedding')).toBeGreaterThan(1e-2);
   });
 
+  it('lets the past of j reach i only through z_ij with messages: own-lags', () => {
+    // Chain 0 → 1 → 2 (and 3 → 2), no edge 0 → 2: perturbing node 0's inputs may move node 2's
+    // predictions only when node 1's message carries more than node 1's own series.
+    const edges = tf.tensor3d(
+      [
+        [
+          [0, 0, 0, 0],
+          [1, 0, 0, 0],
+          [0, 1, 0, 1],
+          [0, 0, 0, 0],
+        ],
+      ],
+      [1, N, N],
+    );
+    const reach = (messages: 'hidden' | 'own-lags') => {
+      const model = new CausalmmmModel(shape, tiny({ messages, saturation: 'none' }), new Rng(0));
+      const moved = tf.tidy(() => {
+        const { x, context } = inputs(1);
+        const bumped = x.add(tf.oneHot([0], N).reshape([1, N, 1]).mul(0.5)) as tf.Tensor3D;
+        const a = model.decode(x, edges, context.slice([0, 0], [1, 2]), 11, 11);
+        const b = model.decode(bumped, edges, context.slice([0, 0], [1, 2]), 11, 11);
+        const delta = b.sub(a).abs().max(2).dataSync();
+        return { chained: delta[2], direct: delta[1] };
+      });
+      model.dispose();
+      return moved;
+    };
+    const released = reach('hidden');
+    const ownLags = reach('own-lags');
+    // Deterministic kernels: any difference at all is a dependence (measured 6e-8 at init;
+    // without the dependence it would be exactly 0, as with own-lags).
+    expect(released.chained).toBeGreaterThan(0);
+    expect(ownLags.chained).toBe(0);
+    expect(ownLags.direct).toBeGreaterThan(1e-4);
+    edges.dispose();
+  });
+
+  it('computes lagged correlations of every ordered pair: corr(x_i(t), x_j(t − l))', () => {
+    // node 1 is node 0 two steps later; node 2 is node 0 negated; node 3 is unrelated noise
+    const rng = new Rng(4);
+    const W = 200;
+    const base = Array.from({ length: W + 2 }, () => rng.normal());
+    const other = Array.from({ length: W }, () => rng.normal());
+    const rows = [base.slice(2), base.slice(0, W), base.slice(2).map((v) => -v), other];
+    const lags = 3;
+    const features = tf.tidy(() => laggedCorrelations(tf.tensor3d([rows], [1, N, W]), lags).arraySync());
+    expect([features[0][0][0].length, correlationFeatureCount(lags)]).toEqual([14, 14]);
+    const level = (i: number, j: number, l: number) => features[0][i][j][l + lags];
+    expect(level(1, 0, 2)).toBeGreaterThan(0.97); // 1 follows 0 by two steps
+    expect(level(0, 1, -2)).toBeGreaterThan(0.97); // the same pair seen from node 0
+    expect(level(2, 0, 0)).toBeLessThan(-0.99);
+    expect(Math.abs(level(3, 0, 0))).toBeLessThan(0.2);
+    expect(Math.abs(level(1, 0, 0))).toBeLessThan(0.2); // white noise: no lag-0 link
+    // differences: Δx₁(t) = Δx₀(t − 2) as well
+    expect(features[0][1][0][2 * lags + 1 + 2 + lags]).toBeGreaterThan(0.97);
+  });
+
   it('draws standard logistic noise (mean 0, variance π²/3)', () => {
     const noise = Array.from(logisticNoise(new Rng(3), 2000, 5).dataSync());
     const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
@@ -246,6 +311,33 @@ describe('CausalMMM training', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('takes windowsPerShop crops of each training shop per epoch', () => {
+    const steps = (windowsPerShop: number) => {
+      const spy = vi.spyOn(CausalmmmModel.prototype, 'losses');
+      try {
+        const options = {
+          ...base,
+          epochs: 1,
+          batchSize: 4,
+          trainWindow: 20,
+          windowsPerShop,
+          valFraction: 0.25,
+        };
+        const result = trainCausalmmm(prepareSeries(panel, base.scale), options, 0, {
+          targetIndex: panel.targetIndex,
+          channelIndices: panel.channelIndices,
+        });
+        result.model.dispose();
+        return spy.mock.calls.filter((call) => call[3] === 'train').length;
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    // 24 shops, 6 held out: 18 training shops in batches of 4
+    expect(steps(1)).toBe(5);
+    expect(steps(3)).toBe(Math.ceil((18 * 3) / 4));
+  });
+
   it('reports a NaN loss as a numerical error naming the epoch', () => {
     const bad = simulate({ preset: 'var', seed: 5, shops: 4, p: 4, steps: 60 });
     bad.values[17] = Number.NaN;
@@ -274,6 +366,7 @@ describe('CausalMMM training', () => {
       { encoderWindow: 'history', prior: 'sparse' },
       { encoderWindow: 'disjoint', trainWindow: 20, aggregate: 'normalized' },
       { nodeIdentity: 'embedding', messages: 'hidden-input' },
+      { messages: 'own-lags', messageLags: 4, edgeFeatures: 'lagged-correlation', windowsPerShop: 2 },
       { dropout: 0.1, clipNorm: 1 },
     ];
     for (const ablation of ablations) {
@@ -325,6 +418,9 @@ describe('CausalMMM training', () => {
     expect(() => causalmmm.options.parse({ tau: 0 })).toThrow();
     expect(() => causalmmm.options.parse({ graph: 'dense' })).toThrow();
     expect(() => nri.options.parse({ epochs: -1 })).toThrow();
+    expect(() => causalmmm.options.parse({ messageLags: 0 })).toThrow();
+    expect(() => causalmmm.options.parse({ windowsPerShop: 0 })).toThrow();
+    expect(() => causalmmm.options.parse({ edgeFeatures: 'granger' })).toThrow();
   });
 
   it('makes nri the CausalMMM code with the Markov decoder and no saturation', () => {

@@ -53,6 +53,11 @@ interface RecurrentDecoderParams {
   embed?: Linear;
   /** Current-value terms [1, H] of the first message layer (sender, receiver), `messages: hidden-input`. */
   msgInput?: [tf.Variable, tf.Variable];
+  /**
+   * `messages: own-lags`: the receiver's own last K values' term [K, H] of the first message
+   * layer (the sender's is `msgSend`, then [K, H] instead of [H, H]).
+   */
+  msgRecvLags?: tf.Variable;
 }
 
 interface MarkovDecoderParams {
@@ -95,6 +100,8 @@ export class CausalmmmModel {
     out: Linear;
     /** [N, H] per-node vectors added to the node features (`nodeIdentity: embedding`). */
     nodeEmbedding?: tf.Variable;
+    /** [F, H] map of the F lagged correlations of a pair into f2's first layer (`edgeFeatures`). */
+    pairFeatures?: tf.Variable;
   };
   private readonly decoder: RecurrentDecoderParams | MarkovDecoderParams;
   private readonly saturation?: SaturationParams;
@@ -125,13 +132,18 @@ export class CausalmmmModel {
         ...(options.nodeIdentity === 'embedding'
           ? { nodeEmbedding: params.xavierWeight(shape.nodes, H) }
           : {}),
+        ...(options.edgeFeatures === 'lagged-correlation'
+          ? { pairFeatures: params.xavierWeight(correlationFeatureCount(options.correlationLags), H) }
+          : {}),
       };
     }
     if (options.decoder === 'recurrent') {
       // msg1 is one PyTorch Linear(2H → H) in the released code, stored as its two halves.
+      const K = options.messageLags;
+      const ownLags = options.messages === 'own-lags';
       this.decoder = {
         kind: 'recurrent',
-        msgSend: params.torchWeight(2 * H, H, H),
+        msgSend: ownLags ? params.torchWeight(H + 2 * K, K, H) : params.torchWeight(2 * H, H, H),
         msgRecv: params.torchWeight(2 * H, H, H),
         msgBias: params.torchBias(2 * H, H),
         msg2: params.torchLinear(H, H),
@@ -149,6 +161,7 @@ export class CausalmmmModel {
               ],
             }
           : {}),
+        ...(ownLags ? { msgRecvLags: params.torchWeight(H + 2 * K, K, H) } : {}),
       };
     } else {
       this.decoder = {
@@ -269,7 +282,11 @@ export class CausalmmmModel {
     );
     // f2 on [h_i, h_j] (receiver first, as released)
     const h2 = perNode(enc.nodeEmbedding ? h.add(enc.nodeEmbedding) : h);
-    const edgePre = pairs(mm(h2, enc.f2.first[0]), mm(h2, enc.f2.first[1])).add(enc.f2.firstBias);
+    let edgePre = pairs(mm(h2, enc.f2.first[0]), mm(h2, enc.f2.first[1])).add(enc.f2.firstBias);
+    if (enc.pairFeatures) {
+      const features = laggedCorrelations(x, this.options.correlationLags);
+      edgePre = edgePre.add(mm(features.reshape([B * N * N, -1]), enc.pairFeatures).reshape([B, N, N, H]));
+    }
     const edges = this.mlpTail(edgePre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f2, mode, dropout, mask);
     // edge → node: sum of incoming edges divided by N, as released
     const incoming = edges.mul(mask).reshape([B, N, N, H]).sum(2).div(N) as tf.Tensor3D;
@@ -397,6 +414,8 @@ export class CausalmmmModel {
     const msgRecv = dec.msgRecv.mul(2);
     const msg1Bias = dec.msgBias.mul(2);
     const msgInput = dec.msgInput?.map((w) => w.mul(2));
+    const msgRecvLags = dec.msgRecvLags?.mul(2);
+    const K = this.options.messageLags;
     // m2 = tanh(m1·W2 + b2) = 2·Y2 − 1 with Y2 = σ(Y1·4W2 + 2(b2 − Σ_rows W2))
     const msg2 = dec.msg2.w.mul(4);
     const msg2Bias = dec.msg2.b!.sub(dec.msg2.w.sum(0)).mul(2);
@@ -408,12 +427,25 @@ export class CausalmmmModel {
     const candidateTanh = this.options.candidate === 'tanh';
     const noMemory = this.options.temporal === 'none';
     let hidden: tf.Tensor2D = tf.zeros([B * N, H]);
+    // [B·N, K]: each node's last K values, newest first (`messages: own-lags`)
+    let lags: tf.Tensor2D = tf.zeros([B * N, K]);
     return (input: tf.Tensor2D) => {
-      const x = input.reshape([B * N, 1]);
+      const x = input.reshape([B * N, 1]) as tf.Tensor2D;
       const source = dec.embed ? (tf.tanh(dense(x, dec.embed.w, dec.embed.b!)) as tf.Tensor2D) : hidden;
-      // with `messages: hidden-input`, + x·u (rank one: the node's value is a scalar)
-      const send = msgInput ? mm(source, msgSend).add(x.mul(msgInput[0])) : mm(source, msgSend);
-      const recv = msgInput ? mm(source, msgRecv).add(x.mul(msgInput[1])) : mm(source, msgRecv);
+      let send: tf.Tensor2D;
+      let recv: tf.Tensor2D;
+      if (msgRecvLags) {
+        lags = K === 1 ? x : (tf.concat([x, lags.slice([0, 0], [B * N, K - 1])], 1) as tf.Tensor2D);
+        send = mm(lags, msgSend);
+        recv = mm(source, msgRecv).add(mm(lags, msgRecvLags));
+      } else if (msgInput) {
+        // + x·u (rank one: the node's value is a scalar)
+        send = mm(source, msgSend).add(x.mul(msgInput[0]));
+        recv = mm(source, msgRecv).add(x.mul(msgInput[1]));
+      } else {
+        send = mm(source, msgSend);
+        recv = mm(source, msgRecv);
+      }
       const y1 = tf.sigmoid(
         recv
           .reshape([B, N, 1, H])
@@ -666,6 +698,41 @@ export function hillSaturation(
   const force = tf.maximum(y, 0.1).log();
   const saturated = y.mul(tf.sigmoid(hill.alpha.mul(force.sub(hill.logGamma))));
   return pred.add(saturated.sub(y).reshape([-1, 1]).mul(target)) as tf.Tensor2D;
+}
+
+/** Pair features of `edgeFeatures: lagged-correlation`: levels and differences, lags −L…L each. */
+export function correlationFeatureCount(lags: number): number {
+  return 2 * (2 * lags + 1);
+}
+
+/**
+ * Lagged correlations of every ordered pair within each shop's window: feature (i, j, ·) holds
+ * corr(x_i(t), x_j(t − l)) for l = −L…L, of the standardised levels and then of the
+ * standardised first differences (which remove the trend a level correlation also sees).
+ * @param x [B, N, W] with W > 2L + 1
+ * @returns [B, N, N, 2 · (2L + 1)]
+ */
+export function laggedCorrelations(x: tf.Tensor3D, lags: number): tf.Tensor4D {
+  const [B, N, W] = x.shape;
+  const standardise = (s: tf.Tensor3D) => {
+    const { mean, variance } = tf.moments(s, 2, true);
+    return s.sub(mean).div(variance.add(1e-8).sqrt()) as tf.Tensor3D;
+  };
+  const diffs = x.slice([0, 0, 1], [B, N, W - 1]).sub(x.slice([0, 0, 0], [B, N, W - 1])) as tf.Tensor3D;
+  const features: tf.Tensor3D[] = [];
+  for (const series of [standardise(x), standardise(diffs)]) {
+    const L = series.shape[2];
+    if (L <= lags)
+      throw new Error(`laggedCorrelations: a window of ${W} steps is too short for ${lags} lags`);
+    for (let l = -lags; l <= lags; l++) {
+      const span = L - Math.abs(l);
+      // effect i at t, cause j at t − l
+      const effect = series.slice([0, 0, Math.max(l, 0)], [B, N, span]);
+      const cause = series.slice([0, 0, Math.max(-l, 0)], [B, N, span]);
+      features.push(tf.matMul(effect, cause, false, true).div(span) as tf.Tensor3D);
+    }
+  }
+  return tf.stack(features, 3) as tf.Tensor4D;
 }
 
 /** [N, N] with zeros on the diagonal. */

@@ -28,6 +28,16 @@ export const causalmmmOptions = z.strictObject({
    * encoder is permutation-equivariant and must tell nodes apart by their series alone.
    */
   nodeIdentity: z.enum(['none', 'embedding']).default('none'),
+  /**
+   * Pair features the encoder's first edge layer reads besides [h_i, h_j]: `none` (released),
+   * or `lagged-correlation` — corr(x_i(t), x_j(t − l)) for l = −lags…lags of the window's
+   * levels and of its first differences. An MLP on the concatenated node embeddings has to
+   * learn a product of two series to see that they move together; this hands it that product,
+   * so a shop's own departures from the population graph are visible to the encoder.
+   */
+  edgeFeatures: z.enum(['none', 'lagged-correlation']).default('none'),
+  /** Largest lag l of `edgeFeatures: lagged-correlation` (2 · (2·lags + 1) features per pair). */
+  correlationLags: z.int().min(0).default(3),
   /** `learned`: graph inferred by the encoder; `full` / `empty`: fixed graph, no encoder (ablation). */
   graph: z.enum(['learned', 'full', 'empty']).default('learned'),
   /**
@@ -58,9 +68,17 @@ export const causalmmmOptions = z.strictObject({
    * What the recurrent decoder's messages read: `hidden` = the nodes' previous hidden states
    * (released: the message into i for predicting step t + 1 then carries the senders' values
    * only up to t − 1, so a lag-1 effect j → i cannot flow through the edge); `hidden-input` =
-   * also the nodes' current values, so it can.
+   * also the nodes' current values, so it can; `own-lags` = the sender's own last
+   * `messageLags` values instead of its hidden state (the receiver side keeps its hidden
+   * state). With `hidden`, j's state already holds what every other node sent j, so with a
+   * full graph the past of any node reaches i through any edge and no single z_ij is needed;
+   * with `own-lags`, the past of j reaches i only through z_ij (and through true chains
+   * j → k → i in the data), which is Granger's definition, and carry-over beyond the lags
+   * lives in i's own recurrence.
    */
-  messages: z.enum(['hidden', 'hidden-input']).default('hidden'),
+  messages: z.enum(['hidden', 'hidden-input', 'own-lags']).default('hidden'),
+  /** Sender lags of `messages: own-lags`. */
+  messageLags: z.int().min(1).default(3),
   /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
   candidate: z.enum(['sigmoid', 'tanh']).default('sigmoid'),
   /** Gumbel-softmax temperature τ. */
@@ -96,6 +114,13 @@ export const causalmmmOptions = z.strictObject({
    * windows of this length (less the rollout with `encoderWindow: history`).
    */
   trainWindow: z.int().min(0).default(0),
+  /**
+   * Random crops of `trainWindow` steps taken from each training shop per epoch (with
+   * `trainWindow` > 0). A batch of B crops costs about what one crop costs on this backend
+   * (the per-op overhead of the T-step recurrence dominates), so on long series several crops
+   * per shop give each gradient step more data at little cost.
+   */
+  windowsPerShop: z.int().min(1).default(1),
   epochs: z.int().min(1).default(30),
   batchSize: z.int().min(1).default(16),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */

@@ -262,7 +262,8 @@ export function trainCausalmmm(
       const started = performance.now();
       const lr = options.learningRate * options.lrDecayFactor ** Math.floor(epoch / options.lrDecayEvery);
       const epochRng = root.fork(`epoch${epoch}`);
-      const shuffled = epochRng.shuffle(fitShops);
+      const perShop = options.trainWindow > 0 ? options.windowsPerShop : 1;
+      const shuffled = epochRng.shuffle(fitShops.flatMap((s) => Array<number>(perShop).fill(s)));
       const sums = { loss: 0, nll: 0, kl: 0, mse: 0 };
       for (let start = 0; start < shuffled.length; start += options.batchSize) {
         const batch = shuffled.slice(start, start + options.batchSize);
@@ -301,7 +302,7 @@ export function trainCausalmmm(
         sums.kl += kl * batch.length;
         sums.mse += mse * batch.length;
       }
-      const n = fitShops.length;
+      const n = shuffled.length;
       const valLoss = valShops.length
         ? evaluate(model, data, valShops, evalMode, `${seed}/val`, L)
         : Number.NaN;
