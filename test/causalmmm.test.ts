@@ -282,9 +282,12 @@ describe('CausalMMM model', () => {
   });
 });
 
+/** The released architecture, small: these tests cover the defaults, not the testConfig's choices. */
+const released = { hidden: 16, batchSize: 8, learningRate: 5e-3, patience: 0, trainWindow: 40 };
+
 describe('CausalMMM training', () => {
   const panel = simulate({ preset: 'var', seed: 5, shops: 24, p: 4, steps: 60, sparsity: 0.4 });
-  const base = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 4 });
+  const base = causalmmm.options.parse({ ...released, epochs: 4 });
 
   it('keeps tf.memory().numTensors flat across epochs', () => {
     const counts: number[] = [];
@@ -370,7 +373,7 @@ describe('CausalMMM training', () => {
       { dropout: 0.1, clipNorm: 1 },
     ];
     for (const ablation of ablations) {
-      const options = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 1, ...ablation });
+      const options = causalmmm.options.parse({ ...released, epochs: 1, ...ablation });
       const output = await causalmmm.run({ panel: history, horizon: 5, seed: 0 }, options);
       expect(output.forecasts, JSON.stringify(ablation)).toHaveLength(panel.shops * panel.nodeCount * 5);
       expect(output.forecasts!.every(Number.isFinite)).toBe(true);
@@ -388,7 +391,7 @@ describe('CausalMMM training', () => {
         planned.set(future.series(s, n), (s * C + c) * 5);
       }
     }
-    const options = causalmmm.options.parse({ ...causalmmm.testConfig, epochs: 2 });
+    const options = causalmmm.options.parse({ ...released, epochs: 2 });
     const withPlan = await causalmmm.run(
       { panel: history, horizon: 5, seed: 0, futureChannels: planned },
       options,

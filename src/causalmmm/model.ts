@@ -92,6 +92,8 @@ const BN_MOMENTUM = 0.1;
 export class CausalmmmModel {
   readonly variables: tf.Variable[];
   readonly statistics: tf.Variable[];
+  /** Learning-rate multiplier of each of `variables` (1 unless an option says otherwise). */
+  readonly learningRates: number[];
   private readonly encoder?: {
     f1: MlpBlock;
     f2: MlpBlock;
@@ -102,6 +104,8 @@ export class CausalmmmModel {
     nodeEmbedding?: tf.Variable;
     /** [F, H] map of the F lagged correlations of a pair into f2's first layer (`edgeFeatures`). */
     pairFeatures?: tf.Variable;
+    /** [N, N] logits added to every shop's (`edgePrior: pair`). */
+    pairLogits?: tf.Variable;
   };
   private readonly decoder: RecurrentDecoderParams | MarkovDecoderParams;
   private readonly saturation?: SaturationParams;
@@ -134,6 +138,9 @@ export class CausalmmmModel {
           : {}),
         ...(options.edgeFeatures === 'lagged-correlation'
           ? { pairFeatures: params.xavierWeight(correlationFeatureCount(options.correlationLags), H) }
+          : {}),
+        ...(options.edgePrior === 'pair'
+          ? { pairLogits: params.constant(shape.nodes * shape.nodes, 0) }
           : {}),
       };
     }
@@ -194,6 +201,8 @@ export class CausalmmmModel {
     if (options.temporal === 'adstock') this.adstockLogit = params.constant(shape.nodes, -2);
     this.variables = params.trainable;
     this.statistics = params.statistics;
+    const pairLogits = this.encoder?.pairLogits;
+    this.learningRates = this.variables.map((v) => (v === pairLogits ? options.edgePriorRate : 1));
   }
 
   /** Folds the last training pass's batch statistics into the running ones (momentum 0.1). */
@@ -303,7 +312,8 @@ export class CausalmmmModel {
     const final = this.mlpTail(finalPre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f4, mode, dropout, mask);
     const logits = dense(final.reshape([B * N * N, H]), enc.out.w, enc.out.b!);
     const [noEdge, edge] = tf.split(logits, 2, 1);
-    return edge.sub(noEdge).reshape([B, N, N]) as tf.Tensor3D;
+    const shopLogits = edge.sub(noEdge).reshape([B, N, N]) as tf.Tensor3D;
+    return enc.pairLogits ? (shopLogits.add(enc.pairLogits.reshape([1, N, N])) as tf.Tensor3D) : shopLogits;
   }
 
   /** α and γ of the target's Hill curve per shop, [B] each (log γ returned). */

@@ -119,7 +119,11 @@ class Adam {
   private readonly v: tf.Variable[];
   private t = 0;
 
-  constructor(private readonly variables: readonly tf.Variable[]) {
+  constructor(
+    private readonly variables: readonly tf.Variable[],
+    /** Learning-rate multiplier per variable. */
+    private readonly rates: readonly number[] = variables.map(() => 1),
+  ) {
     this.m = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
     this.v = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
@@ -145,7 +149,14 @@ class Adam {
         const v = this.v[i].mul(b2).add(g.square().mul(1 - b2));
         this.m[i].assign(m);
         this.v[i].assign(v);
-        x.assign(x.sub(m.div(correction1).mul(lr).div(v.div(correction2).sqrt().add(1e-8))));
+        x.assign(
+          x.sub(
+            m
+              .div(correction1)
+              .mul(lr * this.rates[i])
+              .div(v.div(correction2).sqrt().add(1e-8)),
+          ),
+        );
       });
     });
   }
@@ -251,7 +262,7 @@ export function trainCausalmmm(
     options,
     root.fork('init'),
   );
-  const adam = new Adam(model.variables);
+  const adam = new Adam(model.variables, model.learningRates);
   const dropout: Dropout = seededDropout(options.dropout, root.fork('dropout'));
   const evalMode: NormMode = options.evalNorm;
   const history: EpochReport[] = [];
