@@ -1,6 +1,7 @@
 import type { ForecastSplit } from './config.js';
 import type { ToleranceOverrides } from './drift.js';
 import type { ForecastProtocol } from './protocol.js';
+import type { RunOverrides } from './shrink.js';
 
 /** The `results.json` layout of ../shared/docs/interfaces.md; outside scripts read it. */
 export interface CellResult {
@@ -48,6 +49,12 @@ export interface ResultsFile {
   config: string;
   /** `i/n` when the run was one shard of the grid (`--shard`); absent for a whole grid. */
   shard?: string;
+  /**
+   * Present when the command line shrank the config (`run --seeds n --max-shops n`): the seeds
+   * kept, the shop cap and the datasets it changed. Such a run is a smoke or timing run, not the
+   * config's experiment.
+   */
+  overrides?: RunOverrides;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
   /** Metrics the tables and figures show (the config's `metrics`). */
