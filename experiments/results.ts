@@ -1,3 +1,4 @@
+import type { HillResponse } from '../src/methods/method.js';
 import type { ForecastSplit } from './config.js';
 import type { ToleranceOverrides } from './drift.js';
 import type { ForecastProtocol } from './protocol.js';
@@ -32,6 +33,16 @@ export interface CellResult {
   example?: GraphExample;
   /** Training loss per reported epoch, in order (methods that report training). */
   curve?: number[];
+  /**
+   * The learned saturation of the target, from methods that learn one (CausalMMM unless
+   * `saturation: none`): the Hill curve ŷ = y·f^α / (f^α + γ^α), f = max(y, 0.1), of a few
+   * scored shops, in the method's scaled units (`scale`; under `max`, 1 is a shop's largest
+   * target value), with `input` the scaled target's range over the scored shops. Under
+   * `kind: hill-context` (α, γ affine in the shop's context) the curves are those of the shops
+   * at quantiles 0, ¼, ½, ¾, 1 of ŷ/y at the top of `input`, each with its context vector; under
+   * `kind: hill`, one curve for every shop. The `response-<dataset>` figure draws them.
+   */
+  response?: HillResponse;
 }
 
 export interface GraphExample {

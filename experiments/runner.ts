@@ -182,6 +182,7 @@ export type CellRun = Pick<
   | 'roc'
   | 'example'
   | 'curve'
+  | 'response'
 >;
 
 /** Forwards a method's training reports, failing the cell on a NaN or infinite loss. */
@@ -229,6 +230,7 @@ export async function runCell(
       ...where,
       ...(output.info ? { info: output.info } : {}),
       ...(curve.length > 0 ? { curve } : {}),
+      ...(output.response ? { response: output.response } : {}),
     };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
