@@ -202,17 +202,29 @@ function rocCurves(results: ResultsFile): Figure | undefined {
 }
 
 /**
+ * Per dataset (in the results' order), the ok cells that `has` accepts at the dataset's first
+ * seed: figures that show one run's example draw that seed's.
+ */
+function firstSeedCells(
+  results: ResultsFile,
+  has: (cell: CellResult) => boolean,
+): { dataset: string; seed: number; cells: CellResult[] }[] {
+  const withData = okCells(results).filter(has);
+  return [...new Set(withData.map((c) => c.dataset))].map((dataset) => {
+    const cells = withData.filter((c) => c.dataset === dataset);
+    const seed = Math.min(...cells.map((c) => c.seed));
+    return { dataset, seed, cells: cells.filter((c) => c.seed === seed) };
+  });
+}
+
+/**
  * True graph beside each method's learned scores for the first scored shop of one dataset at the
  * first seed; scores are rescaled to [0, 1] per method (off the diagonal), since methods score
  * on different scales (−log10 p, probabilities, norms).
  */
 function adjacencyHeatmaps(results: ResultsFile): Figure[] {
   const figures: Figure[] = [];
-  const withExample = okCells(results).filter((c) => c.example);
-  for (const dataset of [...new Set(withExample.map((c) => c.dataset))]) {
-    const cells = withExample.filter((c) => c.dataset === dataset);
-    const seed = Math.min(...cells.map((c) => c.seed));
-    const firstSeed = cells.filter((c) => c.seed === seed);
+  for (const { dataset, seed, cells: firstSeed } of firstSeedCells(results, (c) => c.example !== undefined)) {
     const { nodes, truth, shop } = firstSeed[0].example!;
     const N = nodes.length;
     const panels: { panel: string; matrix: number[] }[] = [{ panel: 'true graph', matrix: truth }];
@@ -316,14 +328,11 @@ const CURVE_ORDER = [...RESPONSE_QUANTILES.map((q) => curveName({ quantile: q })
  */
 function responseCurves(results: ResultsFile): Figure[] {
   const figures: Figure[] = [];
-  const withResponse = okCells(results).filter((c) => c.response);
-  for (const dataset of [...new Set(withResponse.map((c) => c.dataset))]) {
-    const cells = withResponse.filter((c) => c.dataset === dataset);
-    const seed = Math.min(...cells.map((c) => c.seed));
+  for (const { dataset, seed, cells } of firstSeedCells(results, (c) => c.response !== undefined)) {
     const panels: string[] = [];
     const values: { panel: string; curve: string; shop: string; y: number; saturated: number }[] = [];
     const identity: { panel: string; y: number; saturated: number }[] = [];
-    for (const cell of cells.filter((c) => c.seed === seed)) {
+    for (const cell of cells) {
       const { input, curves } = cell.response!;
       const panel = cell.split === 'shops' ? `${cell.label} (held-out shops)` : cell.label;
       panels.push(panel);
