@@ -15,6 +15,7 @@ import type { ExperimentConfig, ForecastSplit } from './config.js';
 import { datasetName } from './datasets.js';
 import { forecastProtocol } from './protocol.js';
 import type { CellResult } from './results.js';
+import type { RunOverrides } from './shrink.js';
 
 /** One cell of the grid before it runs: what a worker needs to run it, and its resume key. */
 export interface PlannedCell {
@@ -151,6 +152,8 @@ export interface CellRecord {
   config: string;
   /** The metrics the config shows in tables. */
   tableMetrics: string[];
+  /** The run's overrides of its config (`--seeds`, `--max-shops`), when it had any. */
+  overrides?: RunOverrides;
   cell: CellResult;
 }
 
@@ -164,6 +167,13 @@ const cellRecordSchema = z.object({
   backend: z.string(),
   config: z.string(),
   tableMetrics: z.array(z.string()),
+  overrides: z
+    .strictObject({
+      seeds: z.int().positive().optional(),
+      maxShops: z.int().positive().optional(),
+      cappedDatasets: z.array(z.strictObject({ dataset: z.string(), from: z.int(), to: z.int() })).optional(),
+    })
+    .optional(),
   cell: z.looseObject({
     dataset: z.string(),
     method: z.string(),

@@ -9,6 +9,7 @@ import type { Method } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
 import { parseOrThrow } from '../src/validation.js';
 import { tolerancesSchema } from './drift.js';
+import type { RunOverrides } from './shrink.js';
 
 /** Paths in a config are relative to the config file's folder. */
 const filePath = z.string().min(1);
@@ -145,6 +146,8 @@ export type ExperimentConfig = z.output<typeof experimentConfigSchema> & {
   /** Folder of the config file: relative paths resolve against it. */
   baseDir: string;
   file: string;
+  /** Set when the command line shrank the config (`run --seeds`, `--max-shops`; see shrink.ts). */
+  overrides?: RunOverrides;
 };
 
 export function parseExperimentConfig(text: string, file: string): ExperimentConfig {

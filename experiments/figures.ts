@@ -2,7 +2,7 @@
  * Vega-Lite figures of a run, built from results.json alone (so `causalmmm report` can redraw
  * them): bars with ± std error bars per table metric (AUROC bars; ablation bars in an ablation
  * run), MSE by horizon, ROC curves per method, true vs learned adjacency heatmaps, training
- * curves and a scaling line with its linear fit. A figure is made only when the results hold
+ * curves, the learned Hill response curves by context and a scaling line with its linear fit. A figure is made only when the results hold
  * its data. Each is written as `<name>.vl.json` (data inlined), rendered to SVG by Vega and to
  * PNG by resvg.
  */
@@ -10,6 +10,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { hillCurve, RESPONSE_QUANTILES } from '../src/causalmmm/response.js';
 import { writeFileAtomic } from '../src/io.js';
 import { svgToPng } from '../src/svg.js';
 import type { CellResult, ResultsFile } from './results.js';
@@ -201,17 +202,29 @@ function rocCurves(results: ResultsFile): Figure | undefined {
 }
 
 /**
+ * Per dataset (in the results' order), the ok cells that `has` accepts at the dataset's first
+ * seed: figures that show one run's example draw that seed's.
+ */
+function firstSeedCells(
+  results: ResultsFile,
+  has: (cell: CellResult) => boolean,
+): { dataset: string; seed: number; cells: CellResult[] }[] {
+  const withData = okCells(results).filter(has);
+  return [...new Set(withData.map((c) => c.dataset))].map((dataset) => {
+    const cells = withData.filter((c) => c.dataset === dataset);
+    const seed = Math.min(...cells.map((c) => c.seed));
+    return { dataset, seed, cells: cells.filter((c) => c.seed === seed) };
+  });
+}
+
+/**
  * True graph beside each method's learned scores for the first scored shop of one dataset at the
  * first seed; scores are rescaled to [0, 1] per method (off the diagonal), since methods score
  * on different scales (−log10 p, probabilities, norms).
  */
 function adjacencyHeatmaps(results: ResultsFile): Figure[] {
   const figures: Figure[] = [];
-  const withExample = okCells(results).filter((c) => c.example);
-  for (const dataset of [...new Set(withExample.map((c) => c.dataset))]) {
-    const cells = withExample.filter((c) => c.dataset === dataset);
-    const seed = Math.min(...cells.map((c) => c.seed));
-    const firstSeed = cells.filter((c) => c.seed === seed);
+  for (const { dataset, seed, cells: firstSeed } of firstSeedCells(results, (c) => c.example !== undefined)) {
     const { nodes, truth, shop } = firstSeed[0].example!;
     const N = nodes.length;
     const panels: { panel: string; matrix: number[] }[] = [{ panel: 'true graph', matrix: truth }];
@@ -296,6 +309,106 @@ function trainingCurves(results: ResultsFile): Figure | undefined {
   );
 }
 
+/** Points per drawn response curve: smooth enough at this size, small in the spec. */
+const RESPONSE_POINTS = 41;
+
+/**
+ * The colour of a curve: its quantile of the curves' bend (`q25`), the same in every panel, or
+ * `every shop` (one shared curve); the shop itself is in the tooltip.
+ */
+const curveName = (curve: { quantile?: number }) =>
+  curve.quantile === undefined ? 'every shop' : `q${Math.round(curve.quantile * 100)}`;
+const CURVE_ORDER = [...RESPONSE_QUANTILES.map((q) => curveName({ quantile: q })), 'every shop'];
+
+/**
+ * The learned Hill saturation curves of one dataset at the first seed: a panel per cell (method
+ * variant, and split), a line per shop the cell reported (shops at quantiles of how much their
+ * curve bends, see CellResult.response), with the identity ŷ = y dashed for reference. Inputs and
+ * outputs are in the method's scaled units.
+ */
+function responseCurves(results: ResultsFile): Figure[] {
+  const figures: Figure[] = [];
+  for (const { dataset, seed, cells } of firstSeedCells(results, (c) => c.response !== undefined)) {
+    const panels: string[] = [];
+    const values: { panel: string; curve: string; shop: string; y: number; saturated: number }[] = [];
+    const identity: { panel: string; y: number; saturated: number }[] = [];
+    for (const cell of cells) {
+      const { input, curves } = cell.response!;
+      const panel = cell.split === 'shops' ? `${cell.label} (held-out shops)` : cell.label;
+      panels.push(panel);
+      const xs = Array.from(
+        { length: RESPONSE_POINTS },
+        (_, i) => input[0] + ((input[1] - input[0]) * i) / (RESPONSE_POINTS - 1),
+      );
+      for (const curve of curves) {
+        for (const y of xs) {
+          values.push({
+            panel,
+            curve: curveName(curve),
+            shop: curve.shop,
+            y,
+            saturated: hillCurve(y, curve.alpha, curve.gamma),
+          });
+        }
+      }
+      identity.push({ panel, y: input[0], saturated: input[0] }, { panel, y: input[1], saturated: input[1] });
+    }
+    const units = [...new Set(cells.map((c) => c.response!.scale))].join(', ');
+    const title = `${dataset}, seed ${seed}: learned Hill response of the target (scaled units: ${units}); q0 … q100: shops at quantiles of ŷ/y at the top of the range; dashed: no saturation`;
+    figures.push({
+      name: `response-${dataset.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      title,
+      spec: {
+        $schema: SCHEMA,
+        title: { text: title, fontSize: 11 },
+        data: {
+          values: [
+            ...values.map((v) => ({ ...v, kind: 'curve' })),
+            ...identity.map((v) => ({ ...v, kind: 'identity', curve: 'identity' })),
+          ],
+        },
+        facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+        columns: 4,
+        spec: {
+          width: 200,
+          height: 180,
+          layer: [
+            {
+              transform: [{ filter: "datum.kind === 'identity'" }],
+              mark: { type: 'line', color: 'gray', strokeDash: [4, 4] },
+              encoding: {
+                x: { field: 'y', type: 'quantitative' },
+                y: { field: 'saturated', type: 'quantitative' },
+              },
+            },
+            {
+              transform: [{ filter: "datum.kind === 'curve'" }],
+              mark: { type: 'line' },
+              encoding: {
+                x: { field: 'y', type: 'quantitative', title: 'target y (scaled)' },
+                y: { field: 'saturated', type: 'quantitative', title: 'saturated ŷ (scaled)' },
+                color: {
+                  field: 'curve',
+                  type: 'nominal',
+                  title: 'shop at quantile of the bend',
+                  sort: CURVE_ORDER,
+                },
+                tooltip: [
+                  { field: 'curve' },
+                  { field: 'shop' },
+                  { field: 'y', format: '.3f' },
+                  { field: 'saturated', format: '.3f' },
+                ],
+              },
+            },
+          ],
+        },
+      } as TopLevelSpec,
+    });
+  }
+  return figures;
+}
+
 /** Least-squares line y = a + b·x. */
 export function linearFit(
   xs: readonly number[],
@@ -377,6 +490,7 @@ export function buildFigures(results: ResultsFile, tableMetrics: readonly string
     rocCurves(results),
     ...adjacencyHeatmaps(results),
     trainingCurves(results),
+    ...responseCurves(results),
     scalingLine(results, 'shops'),
     scalingLine(results, 'nodes'),
   ].filter((f): f is Figure => f !== undefined);

@@ -22,13 +22,15 @@ export interface MergedRun {
 /** Values of `field` must agree across the folders' cells; a mix is a user error naming two folders. */
 function agree(
   records: { record: CellRecord; dir: string }[],
-  field: 'experiment' | 'codeVersion' | 'backend' | 'total',
+  field: 'experiment' | 'codeVersion' | 'backend' | 'total' | 'overrides',
 ) {
   const first = records[0];
-  const other = records.find((r) => r.record[field] !== first.record[field]);
+  // `overrides` is an object (or absent): compared as JSON, which is also how it is shown.
+  const text = (r: { record: CellRecord }) => JSON.stringify(r.record[field]) ?? 'none';
+  const other = records.find((r) => text(r) !== text(first));
   if (other) {
     throw new UserError(
-      `${other.dir}: cells with ${field} ${JSON.stringify(other.record[field])}, but ${first.dir} has ${JSON.stringify(first.record[field])}; merge only shards of one run`,
+      `${other.dir}: cells with ${field} ${text(other)}, but ${first.dir} has ${text(first)}; merge only shards of one run`,
     );
   }
 }
@@ -45,7 +47,8 @@ export function mergeRuns(dirs: readonly string[]): MergedRun {
     for (const record of listCellRecords(cellsDir)) found.push({ record, dir });
   }
   if (found.length === 0) throw new UserError(`${dirs.join(', ')}: no finished cells to merge`);
-  for (const field of ['experiment', 'codeVersion', 'backend', 'total'] as const) agree(found, field);
+  for (const field of ['experiment', 'codeVersion', 'backend', 'total', 'overrides'] as const)
+    agree(found, field);
 
   // A cell may sit in two folders (a shard rerun elsewhere): same key, same cell.
   const byKey = new Map<string, CellRecord>();
@@ -69,6 +72,7 @@ export function mergeRuns(dirs: readonly string[]): MergedRun {
       backend: first.backend,
       config: first.config,
       tableMetrics: first.tableMetrics,
+      ...(first.overrides ? { overrides: first.overrides } : {}),
       cells: records.map((r) => r.cell),
     },
     tableMetrics: first.tableMetrics,

@@ -13,6 +13,7 @@ import { type RenderedFigure, writeFigures } from './figures.js';
 import { describeProtocol } from './protocol.js';
 import type { ResultsFile } from './results.js';
 import { writeResults, writeTables } from './runner.js';
+import { describeOverrides } from './shrink.js';
 import { type SummaryRow, summarize, tableLayout } from './tables.js';
 
 /** Metrics the tables show when results.json does not say (written before `tableMetrics`). */
@@ -122,6 +123,9 @@ export function reportHtml(
     })
     .join('\n');
   const protocol = results.protocol ? `<p>${escapeHtml(describeProtocol(results.protocol))}</p>` : '';
+  const shrunk = results.overrides
+    ? `<p><strong>${escapeHtml(describeOverrides(results.overrides))}</strong></p>`
+    : '';
   const failures = failed.length
     ? `<h2>Failed cells</h2><ul>${failed
         .map((c) => `<li>${escapeHtml(`${c.dataset} · ${c.label} · seed ${c.seed}: ${c.error ?? ''}`)}</li>`)
@@ -147,7 +151,7 @@ figcaption { color: #555; font-size: 12px; }
 <body>
 <h1>${escapeHtml(results.experiment)}</h1>
 <p>${results.cells.length} cells · ${failed.length} failed · backend ${escapeHtml(results.backend)} · code ${escapeHtml(results.codeVersion)} · ${escapeHtml(results.createdAt)} · config <code>${escapeHtml(results.config ?? '')}</code></p>
-${protocol}
+${shrunk}${protocol}
 <h2>Tables</h2>
 ${htmlTables(rows, tableMetrics)}
 ${simpleMarkdownHtml(comparisonMarkdown(compareWithBaselines(results.cells)))}

@@ -1,6 +1,8 @@
+import type { HillResponse } from '../src/methods/method.js';
 import type { ForecastSplit } from './config.js';
 import type { ToleranceOverrides } from './drift.js';
 import type { ForecastProtocol } from './protocol.js';
+import type { RunOverrides } from './shrink.js';
 
 /** The `results.json` layout of ../shared/docs/interfaces.md; outside scripts read it. */
 export interface CellResult {
@@ -31,6 +33,16 @@ export interface CellResult {
   example?: GraphExample;
   /** Training loss per reported epoch, in order (methods that report training). */
   curve?: number[];
+  /**
+   * The learned saturation of the target, from methods that learn one (CausalMMM unless
+   * `saturation: none`): the Hill curve ŷ = y·f^α / (f^α + γ^α), f = max(y, 0.1), of a few
+   * scored shops, in the method's scaled units (`scale`; under `max`, 1 is a shop's largest
+   * target value), with `input` the scaled target's range over the scored shops. Under
+   * `kind: hill-context` (α, γ affine in the shop's context) the curves are those of the shops
+   * at quantiles 0, ¼, ½, ¾, 1 of ŷ/y at the top of `input`, each with its context vector; under
+   * `kind: hill`, one curve for every shop. The `response-<dataset>` figure draws them.
+   */
+  response?: HillResponse;
 }
 
 export interface GraphExample {
@@ -48,6 +60,12 @@ export interface ResultsFile {
   config: string;
   /** `i/n` when the run was one shard of the grid (`--shard`); absent for a whole grid. */
   shard?: string;
+  /**
+   * Present when the command line shrank the config (`run --seeds n --max-shops n`): the seeds
+   * kept, the shop cap and the datasets it changed. Such a run is a smoke or timing run, not the
+   * config's experiment.
+   */
+  overrides?: RunOverrides;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
   /** Metrics the tables and figures show (the config's `metrics`). */

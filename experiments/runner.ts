@@ -33,6 +33,7 @@ import {
   forecastProtocol,
 } from './protocol.js';
 import type { CellResult, GraphExample, ResultsFile } from './results.js';
+import { describeOverrides } from './shrink.js';
 import { csvTable, latexTables, markdownTables, summarize } from './tables.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -181,6 +182,7 @@ export type CellRun = Pick<
   | 'roc'
   | 'example'
   | 'curve'
+  | 'response'
 >;
 
 /** Forwards a method's training reports, failing the cell on a NaN or infinite loss. */
@@ -228,6 +230,7 @@ export async function runCell(
       ...where,
       ...(output.info ? { info: output.info } : {}),
       ...(curve.length > 0 ? { curve } : {}),
+      ...(output.response ? { response: output.response } : {}),
     };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -336,6 +339,7 @@ export async function runExperiment(
         backend,
         config: configPath,
         tableMetrics: config.metrics,
+        ...(config.overrides ? { overrides: config.overrides } : {}),
         cell: result,
       });
     }
@@ -381,6 +385,7 @@ export async function runExperiment(
     backend,
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
+    ...(config.overrides ? { overrides: config.overrides } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),
@@ -424,7 +429,8 @@ export function writeTables(results: ResultsFile, outDir: string, metrics: reado
   const rows = summarize(results.cells);
   const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
   const comparison = comparisonMarkdown(compareWithBaselines(results.cells));
-  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${protocol}${markdownTables(rows, metrics)}${comparison ? `\n${comparison}` : ''}`;
+  const shrunk = results.overrides ? `**${describeOverrides(results.overrides)}**\n\n` : '';
+  const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${shrunk}${protocol}${markdownTables(rows, metrics)}${comparison ? `\n${comparison}` : ''}`;
   writeFileAtomic(path.join(outDir, 'table.csv'), csvTable(rows));
   writeFileAtomic(path.join(outDir, 'table.md'), markdown);
   writeFileAtomic(path.join(outDir, 'table.tex'), latexTables(rows, metrics));

@@ -17,6 +17,7 @@ import { mergeRuns, writeMergedCells } from '../experiments/merge.js';
 import { readResultsFile, tableMetricsOf, writeOutputs } from '../experiments/report.js';
 import type { ResultsFile } from '../experiments/results.js';
 import { runExperiment } from '../experiments/runner.js';
+import { describeOverrides, shrinkConfig } from '../experiments/shrink.js';
 import { BACKEND_CHOICES, type BackendChoice } from './backend.js';
 import { writeNpyDir } from './data/npy-dir.js';
 import { PRESETS, parseSimulationSpec, simulateWithTruth } from './data/simulate.js';
@@ -35,6 +36,8 @@ interface RunArgs {
   shard?: string;
   force: boolean;
   localStart: boolean;
+  seeds?: number;
+  maxShops?: number;
 }
 
 function checkWorkers(workers: number): number {
@@ -60,8 +63,14 @@ function reportWritten(results: ResultsFile, outDir: string, markdown: string): 
 async function runCommand(args: RunArgs): Promise<void> {
   const workers = checkWorkers(args.workers);
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
-  const config = loadExperimentConfig(args.config);
-  const outDir = path.resolve(args.out ?? path.join('results', config.experiment));
+  const config = shrinkConfig(loadExperimentConfig(args.config), {
+    seeds: args.seeds,
+    maxShops: args.maxShops,
+  });
+  // A shrunk run's default folder is its own, so it cannot replace the full run's results.
+  const defaultOut = path.join('results', `${config.experiment}${config.overrides ? '-shrunk' : ''}`);
+  const outDir = path.resolve(args.out ?? defaultOut);
+  if (config.overrides) stderr(describeOverrides(config.overrides));
   const results = await runExperiment(config, {
     backend: args.backend as BackendChoice | undefined,
     progress: progressFor(process.stderr),
@@ -164,6 +173,16 @@ export async function main(argv: string[]): Promise<void> {
             type: 'boolean',
             default: false,
             describe: 'recompute cells already finished in DIR/cells/',
+          })
+          .option('seeds', {
+            type: 'number',
+            describe:
+              'smoke or timing run: only the first n of the config’s seeds (recorded in results.json; default folder results/<experiment>-shrunk)',
+          })
+          .option('max-shops', {
+            type: 'number',
+            describe:
+              'smoke or timing run: at most n shops per dataset, its first ones (recorded in results.json; default folder results/<experiment>-shrunk)',
           }),
       (args) => runCommand(args as unknown as RunArgs),
     )

@@ -71,6 +71,9 @@ describe('figures', () => {
       'adjacency-rl6',
       'adjacency-rl8',
       'training',
+      'response-rl4',
+      'response-rl6',
+      'response-rl8',
       'scaling',
     ]);
     const roc = JSON.parse(readFileSync(path.join(outDir, 'figures/roc.vl.json'), 'utf8'));
@@ -123,7 +126,7 @@ describe('figures', () => {
 
   it('writes each figure as Vega-Lite JSON, SVG and PNG', () => {
     const files = readdirSync(path.join(outDir, 'figures'));
-    expect(files).toHaveLength(9 * 3);
+    expect(files).toHaveLength(12 * 3);
     for (const file of files.filter((f) => f.endsWith('.svg'))) {
       const svg = readFileSync(path.join(outDir, 'figures', file), 'utf8');
       expect(svg).toMatch(/^<svg [^>]*width="\d+/);
@@ -141,8 +144,8 @@ describe('figures', () => {
 describe('report.html', () => {
   it('is one self-contained page: tables, every figure inline, nothing fetched', () => {
     const html = readFileSync(path.join(outDir, 'report.html'), 'utf8');
-    expect(html.match(/<figure id=/g)).toHaveLength(9);
-    expect(html.match(/<img src="data:image\/svg\+xml;base64,/g)).toHaveLength(9);
+    expect(html.match(/<figure id=/g)).toHaveLength(12);
+    expect(html.match(/<img src="data:image\/svg\+xml;base64,/g)).toHaveLength(12);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).toContain("default-src 'none'");
     expect(html).toMatch(/<h3>auroc <small>/);
@@ -163,8 +166,8 @@ describe('report.html', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(outDir, 'table.md'), 'utf8')).toBe(tableBefore);
     expect(existsSync(path.join(outDir, 'table.tex'))).toBe(true);
-    expect(readdirSync(path.join(outDir, 'figures'))).toHaveLength(27);
-    expect(readFileSync(path.join(outDir, 'report.html'), 'utf8').match(/<figure id=/g)).toHaveLength(9);
+    expect(readdirSync(path.join(outDir, 'figures'))).toHaveLength(36);
+    expect(readFileSync(path.join(outDir, 'report.html'), 'utf8').match(/<figure id=/g)).toHaveLength(12);
     expect(readFileSync(path.join(outDir, 'results.json'), 'utf8')).toBe(resultsBefore);
     expect(statSync(path.join(outDir, 'results.json')).mtimeMs).toBe(mtime);
   }, 120_000);
@@ -205,7 +208,7 @@ describe('report.html', () => {
     'loads in headless Chromium with no console error and every figure drawn',
     () => {
       const page = loadInChromium(path.join(outDir, 'report.html'));
-      expect(page.body).toContain('data-figures="9/9"');
+      expect(page.body).toContain('data-figures="12/12"');
       expect(page.body).toContain('data-errors="0"');
       expect(page.console).toEqual([]);
 
@@ -219,7 +222,7 @@ describe('report.html', () => {
       const brokenFile = path.join(outDir, 'broken.html');
       writeFileSync(brokenFile, broken);
       const bad = loadInChromium(brokenFile);
-      expect(bad.body).toContain('data-figures="8/9"');
+      expect(bad.body).toContain('data-figures="11/12"');
       expect(bad.body).not.toContain('data-errors="0"');
       expect(bad.console.some((line) => line.includes('injected'))).toBe(true);
       expect(bad.console.some((line) => line.includes('Content Security Policy'))).toBe(true);

@@ -3,6 +3,7 @@ import { initBackend } from '../backend.js';
 import type { Panel } from '../data/panel.js';
 import { defineMethod, type MethodInput, type MethodOutput } from '../methods/method.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
+import { hillResponse } from './response.js';
 import { edgeProbabilities, forecastShops, prepareSeries, trainCausalmmm } from './train.js';
 
 const PAPER =
@@ -42,6 +43,8 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
       finalLoss: last.loss,
       finalValLoss: last.valLoss,
     };
+    const response = hillResponse(model, scored, panel.shopIds);
+    if (response) output.response = response;
     return output;
   } finally {
     model.dispose();

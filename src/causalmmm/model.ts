@@ -317,10 +317,7 @@ export class CausalmmmModel {
   }
 
   /** α and γ of the target's Hill curve per shop, [B] each (log γ returned). */
-  private hillParameters(
-    context: tf.Tensor2D | undefined,
-    B: number,
-  ): { alpha: tf.Tensor1D; logGamma: tf.Tensor1D } {
+  hillParameters(context: tf.Tensor2D | undefined, B: number): { alpha: tf.Tensor1D; logGamma: tf.Tensor1D } {
     const sat = this.saturation!;
     const affine = (map: { w?: tf.Variable; b: tf.Variable }) =>
       (map.w && context ? mm(context, map.w).reshape([B]).add(map.b) : map.b.tile([B])) as tf.Tensor1D;

@@ -51,6 +51,29 @@ export interface MethodOutput {
   forecasts?: Float32Array;
   /** Free-form numbers worth keeping with the result (e.g. epochs run). */
   info?: Record<string, number | string>;
+  /** The learned saturation curve(s) of the target, for methods that learn one (CausalMMM's Hill curve). */
+  response?: HillResponse;
+}
+
+/**
+ * A learned Hill saturation of the target, ŷ = y·f^α / (f^α + γ^α) with f = max(y, 0.1), in the
+ * method's scaled units: a few shops' (α, γ), enough to draw their curves.
+ */
+export interface HillResponse {
+  /** `hill-context`: α and γ depend on the shop's context; `hill`: one curve for every shop. */
+  kind: 'hill-context' | 'hill';
+  /** How y was scaled per shop and node (`max`: 1 is the shop's largest value; `none`: original units). */
+  scale: string;
+  /** Range of the scaled target over the scored shops (from 0 when it is all positive): the x range to draw. */
+  input: [number, number];
+  /** Shops the curves were chosen from. */
+  shops: number;
+  /**
+   * Under `hill-context`, the shops at quantiles 0, ¼, ½, ¾, 1 of the saturated share ŷ/y at
+   * the top of `input` (`quantile`; a shop picked twice is listed once), with their context
+   * vector; under `hill`, one curve labelled `every shop`.
+   */
+  curves: { shop: string; quantile?: number; alpha: number; gamma: number; context?: number[] }[];
 }
 
 /**
