@@ -61,6 +61,7 @@ describe('CausalMMM model', () => {
       tiny({ nodeIdentity: 'embedding', messages: 'hidden-input' }),
       tiny({ messages: 'own-lags', messageLags: 2, candidate: 'tanh', edgeFeatures: 'lagged-correlation' }),
       tiny({ messages: 'own-lags', messageLags: 1, decoder: 'markov', edgeFeatures: 'lagged-correlation' }),
+      tiny({ edgePrior: 'pair', predictSteps: 1 }),
     ]) {
       const model = new CausalmmmModel(shape, options, new Rng(0));
       const { x, context, noise } = inputs(2);
@@ -272,6 +273,30 @@ describe('CausalMMM model', () => {
     expect(features[0][1][0][2 * lags + 1 + 2 + lags]).toBeGreaterThan(0.97);
   });
 
+  it('adds edgePrior: pair logits, the same for every shop, stepped at edgePriorRate', () => {
+    const model = new CausalmmmModel(shape, tiny({ edgePrior: 'pair', edgePriorRate: 7 }), new Rng(0));
+    const plain = new CausalmmmModel(shape, tiny(), new Rng(0));
+    const pair = model.variables.filter((_, k) => model.learningRates[k] === 7);
+    expect(pair.map((v) => v.shape)).toEqual([[N * N]]);
+    expect(model.learningRates.filter((r) => r === 1)).toHaveLength(plain.variables.length);
+    const shift = tf.tidy(() => {
+      const { x } = inputs(2);
+      const before = model.edgeLogits(x, 'shop');
+      pair[0].assign(tf.range(0, N * N).toFloat());
+      return model.edgeLogits(x, 'shop').sub(before).arraySync() as number[][][];
+    });
+    // shop b, pair (i, j) moves by the pair's own logit i·N + j, in every shop alike
+    for (const b of [0, 1])
+      for (const [i, j] of [
+        [0, 1],
+        [3, 2],
+      ])
+        expect(shift[b][i][j]).toBeCloseTo(i * N + j, 4);
+    model.discardPendingStatistics();
+    model.dispose();
+    plain.dispose();
+  });
+
   it('draws standard logistic noise (mean 0, variance π²/3)', () => {
     const noise = Array.from(logisticNoise(new Rng(3), 2000, 5).dataSync());
     const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
@@ -370,6 +395,7 @@ describe('CausalMMM training', () => {
       { encoderWindow: 'disjoint', trainWindow: 20, aggregate: 'normalized' },
       { nodeIdentity: 'embedding', messages: 'hidden-input' },
       { messages: 'own-lags', messageLags: 4, edgeFeatures: 'lagged-correlation', windowsPerShop: 2 },
+      { edgePrior: 'pair', edgePriorRate: 5, predictSteps: 1 },
       { dropout: 0.1, clipNorm: 1 },
     ];
     for (const ablation of ablations) {
