@@ -51,28 +51,29 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
   }
 }
 
+/**
+ * The structure-learning configuration measured in the README, shared by both methods' test
+ * configs (the defaults are still the released architecture): per-pair population logits,
+ * one-step training targets, 8 crops of 40 steps per shop and epoch.
+ */
+const structureTestConfig = {
+  epochs: 16,
+  batchSize: 16,
+  learningRate: 5e-3,
+  patience: 0,
+  trainWindow: 40,
+  windowsPerShop: 8,
+  predictSteps: 1,
+  edgePrior: 'pair',
+} as const;
+
 export const causalmmm = defineMethod({
   name: 'causalmmm',
   title: 'CausalMMM',
   paper: PAPER,
   produces: ['graph', 'forecast'],
   options: causalmmmOptions,
-  // The structure-learning configuration measured in the README (the defaults are still the
-  // released architecture): messages from the senders' own lags, a tanh candidate, per-pair
-  // population logits, one-step training targets, 8 crops per shop and epoch.
-  testConfig: {
-    hidden: 16,
-    epochs: 16,
-    batchSize: 16,
-    learningRate: 5e-3,
-    patience: 0,
-    trainWindow: 40,
-    windowsPerShop: 8,
-    predictSteps: 1,
-    messages: 'own-lags',
-    candidate: 'tanh',
-    edgePrior: 'pair',
-  },
+  testConfig: { ...structureTestConfig, hidden: 16, messages: 'own-lags', candidate: 'tanh' },
   run: runCausalmmm,
 });
 
@@ -90,16 +91,6 @@ export const nri = defineMethod({
     decoder: causalmmmOptions.shape.decoder.default('markov'),
     saturation: causalmmmOptions.shape.saturation.default('none'),
   }),
-  testConfig: {
-    hidden: 32,
-    epochs: 16,
-    batchSize: 16,
-    learningRate: 5e-3,
-    patience: 0,
-    trainWindow: 40,
-    windowsPerShop: 8,
-    predictSteps: 1,
-    edgePrior: 'pair',
-  },
+  testConfig: { ...structureTestConfig, hidden: 32 },
   run: runCausalmmm,
 });
