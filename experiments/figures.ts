@@ -24,6 +24,11 @@ export interface Figure {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** A figure's file name: `kind-key`, with anything but letters, digits, `_` and `-` in the key made `_`. */
+function figureName(kind: string, key: string): string {
+  return `${kind}-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
 const WIDTH = 220;
 
 /** Column name of a row, as in the tables: held-out shops are their own column. */
@@ -80,7 +85,7 @@ function metricBars(rows: readonly SummaryRow[], metric: string): Figure | undef
   const better = lowerIsBetter(metric) ? 'lower is better' : 'higher is better';
   const title = `${metric}: mean ± std over seeds (${better})`;
   return facetFigure(
-    `bars-${metric.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+    figureName('bars', metric),
     title,
     values,
     {
@@ -239,7 +244,7 @@ function adjacencyHeatmaps(results: ResultsFile): Figure[] {
     );
     const title = `${dataset}, shop ${shop}, seed ${seed}: true graph and learned scores (cause → effect; scores rescaled to [0, 1] per method)`;
     figures.push({
-      name: `adjacency-${dataset.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      name: figureName('adjacency', dataset),
       title,
       spec: {
         $schema: SCHEMA,
@@ -356,7 +361,7 @@ function responseCurves(results: ResultsFile): Figure[] {
     const units = [...new Set(cells.map((c) => c.response!.scale))].join(', ');
     const title = `${dataset}, seed ${seed}: learned Hill response of the target (scaled units: ${units}); q0 … q100: shops at quantiles of ŷ/y at the top of the range; dashed: no saturation`;
     figures.push({
-      name: `response-${dataset.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      name: figureName('response', dataset),
       title,
       spec: {
         $schema: SCHEMA,
