@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
+import { grangerShop } from '../baselines/granger-var.js';
 import { causalmmm, nri } from '../src/causalmmm/method.js';
 import {
   CausalmmmModel,
   correlationFeatureCount,
+  grangerFeatures,
   hillSaturation,
   laggedCorrelations,
   offDiagonal,
@@ -62,6 +64,7 @@ describe('CausalMMM model', () => {
       tiny({ messages: 'own-lags', messageLags: 2, candidate: 'tanh', edgeFeatures: 'lagged-correlation' }),
       tiny({ messages: 'own-lags', messageLags: 1, decoder: 'markov', edgeFeatures: 'lagged-correlation' }),
       tiny({ edgePrior: 'pair', predictSteps: 1 }),
+      tiny({ edgeFeatures: 'granger', grangerLags: 2, messages: 'own-lags', candidate: 'tanh' }),
     ]) {
       const model = new CausalmmmModel(shape, options, new Rng(0));
       const { x, context, noise } = inputs(2);
@@ -273,6 +276,47 @@ describe('CausalMMM model', () => {
     expect(features[0][1][0][2 * lags + 1 + 2 + lags]).toBeGreaterThan(0.97);
   });
 
+  it('computes Granger features per window: log(1 + F) and the lag coefficients of j in i', () => {
+    // x1(t) = 0.8 x0(t − 1) + noise; x0, x2 noise. Two shops: the second swaps nodes 0 and 2.
+    const rng = new Rng(9);
+    const W = 150;
+    const x0 = Array.from({ length: W }, () => rng.normal());
+    const x1 = x0.map((_, t) => (t > 0 ? 0.8 * x0[t - 1] : 0) + 0.5 * rng.normal());
+    const x2 = Array.from({ length: W }, () => rng.normal());
+    const shops = [
+      [x0, x1, x2],
+      [x2, x1, x0],
+    ];
+    const features = tf.tidy(() => grangerFeatures(tf.tensor3d(shops, [2, 3, W]), 2).arraySync());
+    expect(features[0][1][0]).toHaveLength(3);
+    const logF = (b: number, i: number, j: number) => features[b][i][j][0];
+    expect(logF(0, 1, 0)).toBeGreaterThan(Math.log1p(50));
+    for (const [i, j] of [
+      [0, 1],
+      [2, 0],
+      [0, 2],
+      [2, 1],
+      [1, 2],
+    ])
+      expect(logF(0, i, j)).toBeLessThan(Math.log1p(8));
+    expect(logF(1, 1, 2)).toBeCloseTo(logF(0, 1, 0), 4); // the same pair, relabelled
+    expect(features[0][1][1]).toEqual([0, 0, 0]);
+    // The values are the granger-var baseline's (itself checked against statsmodels).
+    const reference = grangerShop([...x0, ...x1, ...x2], 3, W, {
+      lag: 2,
+      test: 'conditional',
+      ridge: 0,
+      standardize: true,
+    });
+    expect(logF(0, 1, 0)).toBeCloseTo(Math.log1p(reference.F[1 * 3 + 0]), 3);
+    expect(features[0][1][0][1]).toBeCloseTo(reference.coef[(1 + 0 * 2 + 0) * 3 + 1], 4);
+    expect(features[0][1][0][1]).toBeGreaterThan(0.5); // lag 1 of x0 in x1's equation
+    expect(Math.abs(features[0][1][0][2])).toBeLessThan(0.2); // lag 2: no effect
+    expect(() => tf.tidy(() => grangerFeatures(tf.zeros([1, 8, 18]) as tf.Tensor3D, 2))).toThrow(
+      /window of 18 steps is too short for a VAR\(2\) over 8 nodes/,
+    );
+  });
+
   it('adds edgePrior: pair logits, the same for every shop, stepped at edgePriorRate', () => {
     const model = new CausalmmmModel(shape, tiny({ edgePrior: 'pair', edgePriorRate: 7 }), new Rng(0));
     const plain = new CausalmmmModel(shape, tiny(), new Rng(0));
@@ -442,6 +486,25 @@ describe('CausalMMM training', () => {
     expect(train(30)).not.toThrow();
   });
 
+  it('needs an encoder window long enough for the VAR of edgeFeatures granger', () => {
+    const data = prepareSeries(panel, base.scale);
+    const train = (trainWindow: number) => () =>
+      trainCausalmmm(
+        data,
+        { ...base, edgeFeatures: 'granger', grangerLags: 2, trainWindow, predictSteps: 1, epochs: 1 },
+        0,
+        {
+          targetIndex: panel.targetIndex,
+          channelIndices: panel.channelIndices,
+        },
+      ).model.dispose();
+    // p = 4 nodes, lag 2: 2 + 2 · 5 = 12 steps
+    expect(train(11)).toThrow(
+      /edgeFeatures granger fits a VAR\(2\) over 4 nodes on the encoder's 11-step window, which needs at least 12/,
+    );
+    expect(train(12)).not.toThrow();
+  });
+
   it('rejects unknown and out-of-range options', () => {
     expect(() => causalmmm.options.parse({ hiden: 3 })).toThrow();
     expect(() => causalmmm.options.parse({ tau: 0 })).toThrow();
@@ -449,7 +512,8 @@ describe('CausalMMM training', () => {
     expect(() => nri.options.parse({ epochs: -1 })).toThrow();
     expect(() => causalmmm.options.parse({ messageLags: 0 })).toThrow();
     expect(() => causalmmm.options.parse({ windowsPerShop: 0 })).toThrow();
-    expect(() => causalmmm.options.parse({ edgeFeatures: 'granger' })).toThrow();
+    expect(() => causalmmm.options.parse({ edgeFeatures: 'granger-f' })).toThrow();
+    expect(() => causalmmm.options.parse({ grangerLags: 0 })).toThrow();
   });
 
   it('makes nri the CausalMMM code with the Markov decoder and no saturation', () => {

@@ -16,6 +16,7 @@
  * gathering the N(N − 1) off-diagonal rows.
  */
 import * as tf from '@tensorflow/tfjs';
+import { grangerShop } from '../../baselines/granger-var.js';
 import type { Rng } from '../rng.js';
 import type { CausalmmmOptions } from './options.js';
 import { type BatchNormParams, type Linear, type MlpBlock, ParamFactory } from './params.js';
@@ -102,7 +103,7 @@ export class CausalmmmModel {
     out: Linear;
     /** [N, H] per-node vectors added to the node features (`nodeIdentity: embedding`). */
     nodeEmbedding?: tf.Variable;
-    /** [F, H] map of the F lagged correlations of a pair into f2's first layer (`edgeFeatures`). */
+    /** [F, H] map of a pair's F features (`edgeFeatures`) into f2's first layer. */
     pairFeatures?: tf.Variable;
     /** [N, N] logits added to every shop's (`edgePrior: pair`). */
     pairLogits?: tf.Variable;
@@ -136,8 +137,8 @@ export class CausalmmmModel {
         ...(options.nodeIdentity === 'embedding'
           ? { nodeEmbedding: params.xavierWeight(shape.nodes, H) }
           : {}),
-        ...(options.edgeFeatures === 'lagged-correlation'
-          ? { pairFeatures: params.xavierWeight(correlationFeatureCount(options.correlationLags), H) }
+        ...(options.edgeFeatures !== 'none'
+          ? { pairFeatures: params.xavierWeight(pairFeatureCount(options), H) }
           : {}),
         ...(options.edgePrior === 'pair'
           ? { pairLogits: params.constant(shape.nodes * shape.nodes, 0) }
@@ -293,7 +294,7 @@ export class CausalmmmModel {
     const h2 = perNode(enc.nodeEmbedding ? h.add(enc.nodeEmbedding) : h);
     let edgePre = pairs(mm(h2, enc.f2.first[0]), mm(h2, enc.f2.first[1])).add(enc.f2.firstBias);
     if (enc.pairFeatures) {
-      const features = laggedCorrelations(x, this.options.correlationLags);
+      const features = pairFeatures(x, this.options);
       edgePre = edgePre.add(mm(features.reshape([B * N * N, -1]), enc.pairFeatures).reshape([B, N, N, H]));
     }
     const edges = this.mlpTail(edgePre.reshape([B, N * N, H]) as tf.Tensor3D, enc.f2, mode, dropout, mask);
@@ -710,6 +711,64 @@ export function hillSaturation(
 /** Pair features of `edgeFeatures: lagged-correlation`: levels and differences, lags −L…L each. */
 export function correlationFeatureCount(lags: number): number {
   return 2 * (2 * lags + 1);
+}
+
+/** Features per ordered pair of the chosen `edgeFeatures`. */
+export function pairFeatureCount(
+  options: Pick<CausalmmmOptions, 'edgeFeatures' | 'correlationLags' | 'grangerLags'>,
+): number {
+  if (options.edgeFeatures === 'lagged-correlation') return correlationFeatureCount(options.correlationLags);
+  if (options.edgeFeatures === 'granger') return options.grangerLags + 1;
+  return 0;
+}
+
+/** The pair features of `edgeFeatures`, [B, N, N, pairFeatureCount(options)]. */
+function pairFeatures(
+  x: tf.Tensor3D,
+  options: Pick<CausalmmmOptions, 'edgeFeatures' | 'correlationLags' | 'grangerLags'>,
+): tf.Tensor4D {
+  if (options.edgeFeatures === 'lagged-correlation') return laggedCorrelations(x, options.correlationLags);
+  if (options.edgeFeatures === 'granger') return grangerFeatures(x, options.grangerLags);
+  throw new Error(`pairFeatures: edgeFeatures ${options.edgeFeatures} has no features`);
+}
+
+/**
+ * Per-window Granger evidence for every ordered pair, from one VAR(K) with intercept fitted by
+ * least squares on each shop's standardised window (the `granger-var` baseline's conditional
+ * test): feature (i, j, 0) = log(1 + F), F the Wald statistic that the K lags of j are zero in
+ * i's equation; features 1…K = those K coefficients (lag 1 first). The encoder's MLP on
+ * [h_i, h_j] would have to learn a regression to see this; handing it the statistic lets the
+ * ELBO teach it how much a shop's own evidence should move the population's edge. Computed
+ * from the data alone (no gradient flows into it), on the CPU: a 17-column fit per shop.
+ * @param x [B, N, W], W > N·K + 2K + 1
+ * @returns [B, N, N, K + 1]; zero on the diagonal
+ */
+export function grangerFeatures(x: tf.Tensor3D, lags: number): tf.Tensor4D {
+  const [B, N, W] = x.shape;
+  const regressors = 1 + N * lags;
+  if (W - lags - regressors < 1 || 2 * lags >= W) {
+    throw new Error(
+      `grangerFeatures: a window of ${W} steps is too short for a VAR(${lags}) over ${N} nodes ` +
+        `(needs more than ${lags + regressors} steps)`,
+    );
+  }
+  const values = x.dataSync();
+  const F = lags + 1;
+  const out = new Float32Array(B * N * N * F);
+  for (let b = 0; b < B; b++) {
+    const shop = values.subarray(b * N * W, (b + 1) * N * W);
+    const fit = grangerShop(shop, N, W, { lag: lags, test: 'conditional', ridge: 0, standardize: true });
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) {
+        if (i === j) continue;
+        const at = ((b * N + i) * N + j) * F;
+        out[at] = Math.log1p(Math.min(fit.F[i * N + j], 1e6));
+        // coef row 1 + j·K + (l − 1) is lag l of series j; column i is i's equation.
+        for (let l = 0; l < lags; l++) out[at + 1 + l] = fit.coef[(1 + j * lags + l) * N + i];
+      }
+    }
+  }
+  return tf.tensor4d(out, [B, N, N, F]);
 }
 
 /**

@@ -44,10 +44,17 @@ export const causalmmmOptions = z.strictObject({
    * levels and of its first differences. An MLP on the concatenated node embeddings has to
    * learn a product of two series to see that they move together; this hands it that product,
    * so a shop's own departures from the population graph are visible to the encoder.
+   * `granger`: the Granger evidence of a VAR fitted on the shop's window (see `grangerLags`).
    */
-  edgeFeatures: z.enum(['none', 'lagged-correlation']).default('none'),
+  edgeFeatures: z.enum(['none', 'lagged-correlation', 'granger']).default('none'),
   /** Largest lag l of `edgeFeatures: lagged-correlation` (2 · (2·lags + 1) features per pair). */
   correlationLags: z.int().min(0).default(3),
+  /**
+   * Lag order K of `edgeFeatures: granger`: a VAR(K) fitted by least squares on each shop's
+   * encoder window gives every pair its Wald statistic (log 1 + F) and its K coefficients; the
+   * window must have more than N·K + 2K + 1 steps.
+   */
+  grangerLags: z.int().min(1).default(2),
   /** `learned`: graph inferred by the encoder; `full` / `empty`: fixed graph, no encoder (ablation). */
   graph: z.enum(['learned', 'full', 'empty']).default('learned'),
   /**

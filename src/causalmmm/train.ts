@@ -248,6 +248,13 @@ export function trainCausalmmm(
       `causalmmm: training windows of ${L} steps are too short for predictSteps ${M} (need at least ${M + 2})`,
     );
   }
+  const encoderSteps = options.encoderWindow === 'history' ? L - M : L;
+  const grangerSteps = 2 + options.grangerLags * (N + 1);
+  if (options.edgeFeatures === 'granger' && encoderSteps < grangerSteps) {
+    throw new UserError(
+      `causalmmm: edgeFeatures granger fits a VAR(${options.grangerLags}) over ${N} nodes on the encoder's ${encoderSteps}-step window, which needs at least ${grangerSteps} steps (lower grangerLags or raise trainWindow)`,
+    );
+  }
   const order = root.fork('split').shuffle(Array.from({ length: S }, (_, s) => s));
   const valCount = S >= 2 ? Math.min(S - 1, Math.round(options.valFraction * S)) : 0;
   const valShops = order.slice(0, valCount);
@@ -255,7 +262,7 @@ export function trainCausalmmm(
   const model = new CausalmmmModel(
     {
       nodes: N,
-      encoderSteps: options.encoderWindow === 'history' ? L - M : L,
+      encoderSteps,
       contextSize: data.contextSize,
       ...shape,
     },

@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Panel } from '../data/panel.js';
+import { Rng } from '../rng.js';
+import { CausalmmmModel } from './model.js';
+import type { CausalmmmOptions } from './options.js';
+import { logisticNoise, prepareSeries } from './train.js';
+
+export interface ShopLogitsSettings {
+  /** Adam steps. */
+  steps: number;
+  /** Shops per step (drawn with replacement). */
+  batchSize: number;
+  /** Length of the random crop each step trains on; must be ≤ the panel's steps. */
+  window: number;
+  /** Learning rate of the decoder; the logits take `edgeRate` × this. */
+  learningRate: number;
+  edgeRate: number;
+  seed: number;
+}
+
+/**
+ * The graph the ELBO itself prefers: one free logit per shop and ordered pair, [S, N, N],
+ * trained jointly with CausalMMM's decoder (whichever `options` choose) on one-step targets,
+ * with Gumbel-softmax samples and λ·KL to the prior as in training — no encoder. If these
+ * logits do not rank a shop's true edges first, no encoder trained on the same objective can
+ * be expected to, however well it is built: it is the ceiling of the objective, not of the
+ * amortisation. Element (s, i, j) scores j → i in shop s.
+ * @param onCheckpoint called every `every` steps with the current logits (one N·N array per shop)
+ */
+export function fitShopLogits(
+  panel: Panel,
+  options: CausalmmmOptions,
+  settings: ShopLogitsSettings,
+  onCheckpoint?: (step: number, logits: Float32Array[], loss: number) => void,
+  every = 100,
+): Float32Array[] {
+  const data = prepareSeries(panel, options.scale);
+  const { shops: S, nodes: N, steps: T, contextSize: C } = data;
+  const { window: W, batchSize: B } = settings;
+  if (W < 3 || W > T) throw new RangeError(`fitShopLogits: window ${W} must be within 3…${T} steps`);
+  const rng = new Rng(settings.seed).fork('shop-logits');
+  const model = new CausalmmmModel(
+    {
+      nodes: N,
+      encoderSteps: W,
+      contextSize: C,
+      targetIndex: panel.targetIndex,
+      channelIndices: panel.channelIndices,
+    },
+    // `full` builds no encoder: the edges come from the free logits below instead.
+    { ...options, graph: 'full' },
+    rng.fork('init'),
+  );
+  const logits = tf.tidy(() => tf.variable(tf.zeros([S, N * N])));
+  const decoderAdam = tf.train.adam(settings.learningRate);
+  const logitAdam = tf.train.adam(settings.learningRate * settings.edgeRate);
+  const draws = rng.fork('batches');
+  const current = () => {
+    const flat = logits.dataSync() as Float32Array;
+    return Array.from({ length: S }, (_, s) => flat.slice(s * N * N, (s + 1) * N * N));
+  };
+  try {
+    for (let step = 1; step <= settings.steps; step++) {
+      const shops = Array.from({ length: B }, () => Math.floor(draws.uniform() * S));
+      const xs = new Float32Array(B * N * W);
+      const cs = new Float32Array(B * C);
+      shops.forEach((s, b) => {
+        const start = Math.floor(draws.uniform() * (T - W + 1));
+        for (let n = 0; n < N; n++) {
+          const from = (s * N + n) * T + start;
+          xs.set(data.values.subarray(from, from + W), (b * N + n) * W);
+        }
+        if (data.context) cs.set(data.context.subarray(s * C, (s + 1) * C), b * C);
+      });
+      const noise = logisticNoise(draws, B, N);
+      // A one-hot product rather than tf.gather: gather's gradient has no wasm kernel.
+      const pick = tf.tidy(() => tf.oneHot(tf.tensor1d(shops, 'int32'), S).toFloat() as tf.Tensor2D);
+      const x = tf.tensor3d(xs, [B, N, W]);
+      const context = C > 0 ? tf.tensor2d(cs, [B, C]) : undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const shopLogits = pick.matMul(logits).reshape([B, N, N]) as tf.Tensor3D;
+        const edges = model.edgeWeights(shopLogits, noise, options.hardTraining ? 'hard' : 'soft');
+        const predictions = model.decode(x, edges, context, W - 1, W - 1);
+        const target = x.slice([0, 0, 1], [B, N, W - 1]);
+        const nll = predictions
+          .sub(target)
+          .square()
+          .sum()
+          .div(2 * options.nllVariance * N * B);
+        // Scaled like the NLL's 1/variance so that Adam's steps do not depend on it.
+        return nll
+          .add(model.klDivergence(shopLogits).mul(options.klWeight))
+          .mul(options.nllVariance) as tf.Scalar;
+      }, [...model.variables, logits]);
+      decoderAdam.applyGradients(model.variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+      logitAdam.applyGradients([{ name: logits.name, tensor: grads[logits.name] }]);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads), noise, pick, x, ...(context ? [context] : [])]);
+      if (!Number.isFinite(loss)) throw new Error(`fitShopLogits: the loss is ${loss} at step ${step}`);
+      if (onCheckpoint && step % every === 0) onCheckpoint(step, current(), loss);
+    }
+    return current();
+  } finally {
+    decoderAdam.dispose();
+    logitAdam.dispose();
+    logits.dispose();
+    model.dispose();
+  }
+}
