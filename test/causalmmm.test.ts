@@ -410,6 +410,34 @@ describe('CausalMMM training', () => {
     expect(steps(3)).toBe(Math.ceil((18 * 3) / 4));
   });
 
+  it('takes stepsPerEpoch Adam steps of batchSize crops per epoch, whatever the shop count', () => {
+    const run = (data: typeof panel, stepsPerEpoch: number, epochs: number) => {
+      const spy = vi.spyOn(CausalmmmModel.prototype, 'losses');
+      try {
+        const options = { ...base, epochs, batchSize: 4, trainWindow: 20, stepsPerEpoch, valFraction: 0.25 };
+        const result = trainCausalmmm(prepareSeries(data, base.scale), options, 0, {
+          targetIndex: data.targetIndex,
+          channelIndices: data.channelIndices,
+        });
+        result.model.dispose();
+        const batches = spy.mock.calls.filter((call) => call[3] === 'train').map((call) => call[0].shape[0]);
+        return { steps: batches.length, batches, epochs: result.history.length };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const oneShop = panel.selectShops([0]);
+    for (const data of [panel, oneShop]) {
+      const { steps, batches, epochs } = run(data, 7, 2);
+      expect(epochs).toBe(2);
+      expect(steps).toBe(14);
+      expect(new Set(batches)).toEqual(new Set([4]));
+    }
+    // 0 keeps one pass over the training shops: 18 of 24 in batches of 4, 1 shop in one batch
+    expect(run(panel, 0, 1).steps).toBe(5);
+    expect(run(oneShop, 0, 1).steps).toBe(1);
+  });
+
   it('reports a NaN loss as a numerical error naming the epoch', () => {
     const bad = simulate({ preset: 'var', seed: 5, shops: 4, p: 4, steps: 60 });
     bad.values[17] = Number.NaN;

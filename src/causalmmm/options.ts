@@ -138,6 +138,14 @@ export const causalmmmOptions = z.strictObject({
    * per shop give each gradient step more data at little cost.
    */
   windowsPerShop: z.int().min(1).default(1),
+  /**
+   * Adam steps per epoch; 0 = one pass over the training shops (each shop's `windowsPerShop`
+   * crops, in batches of `batchSize`). A pass's length grows with the number of shops, so the
+   * same `epochs` give a one-shop dataset a tenth of a ten-shop one's steps. A positive value
+   * fixes the budget instead: each epoch takes this many batches of `batchSize` crops, the
+   * shops drawn from fresh shuffles of the pass, so every shop is cropped equally often (±1).
+   */
+  stepsPerEpoch: z.int().min(0).default(0),
   epochs: z.int().min(1).default(30),
   batchSize: z.int().min(1).default(16),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */

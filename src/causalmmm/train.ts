@@ -281,7 +281,14 @@ export function trainCausalmmm(
       const lr = options.learningRate * options.lrDecayFactor ** Math.floor(epoch / options.lrDecayEvery);
       const epochRng = root.fork(`epoch${epoch}`);
       const perShop = options.trainWindow > 0 ? options.windowsPerShop : 1;
-      const shuffled = epochRng.shuffle(fitShops.flatMap((s) => Array<number>(perShop).fill(s)));
+      const pass = fitShops.flatMap((s) => Array<number>(perShop).fill(s));
+      const shuffled = epochRng.shuffle(pass);
+      // A fixed number of steps per epoch: further fresh shuffles of the pass, cut to length.
+      if (options.stepsPerEpoch > 0) {
+        const wanted = options.stepsPerEpoch * options.batchSize;
+        while (shuffled.length < wanted) shuffled.push(...epochRng.shuffle(pass));
+        shuffled.length = wanted;
+      }
       const sums = { loss: 0, nll: 0, kl: 0, mse: 0 };
       for (let start = 0; start < shuffled.length; start += options.batchSize) {
         const batch = shuffled.slice(start, start + options.batchSize);
