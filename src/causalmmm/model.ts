@@ -733,6 +733,14 @@ function pairFeatures(
 }
 
 /**
+ * Shortest window on which `grangerFeatures` can fit its VAR(lags) over N nodes: the T − lags
+ * rows must exceed the 1 + N · lags regressors by at least one residual degree of freedom.
+ */
+export function grangerWindowMinimum(N: number, lags: number): number {
+  return 2 + lags * (N + 1);
+}
+
+/**
  * Per-window Granger evidence for every ordered pair, from one VAR(K) with intercept fitted by
  * least squares on each shop's standardised window (the `granger-var` baseline's conditional
  * test): feature (i, j, 0) = log(1 + F), F the Wald statistic that the K lags of j are zero in
@@ -745,11 +753,10 @@ function pairFeatures(
  */
 export function grangerFeatures(x: tf.Tensor3D, lags: number): tf.Tensor4D {
   const [B, N, W] = x.shape;
-  const regressors = 1 + N * lags;
-  if (W - lags - regressors < 1 || 2 * lags >= W) {
+  if (W < grangerWindowMinimum(N, lags)) {
     throw new Error(
       `grangerFeatures: a window of ${W} steps is too short for a VAR(${lags}) over ${N} nodes ` +
-        `(needs more than ${lags + regressors} steps)`,
+        `(needs at least ${grangerWindowMinimum(N, lags)} steps)`,
     );
   }
   const values = x.dataSync();

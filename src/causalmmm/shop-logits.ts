@@ -3,7 +3,7 @@ import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
 import { CausalmmmModel } from './model.js';
 import type { CausalmmmOptions } from './options.js';
-import { logisticNoise, prepareSeries } from './train.js';
+import { Adam, logisticNoise, prepareSeries } from './train.js';
 
 export interface ShopLogitsSettings {
   /** Adam steps. */
@@ -52,8 +52,8 @@ export function fitShopLogits(
     rng.fork('init'),
   );
   const logits = tf.tidy(() => tf.variable(tf.zeros([S, N * N])));
-  const decoderAdam = tf.train.adam(settings.learningRate);
-  const logitAdam = tf.train.adam(settings.learningRate * settings.edgeRate);
+  const variables = [...model.variables, logits];
+  const adam = new Adam(variables, [...model.learningRates, settings.edgeRate]);
   const draws = rng.fork('batches');
   const current = () => {
     const flat = logits.dataSync() as Float32Array;
@@ -91,9 +91,12 @@ export function fitShopLogits(
         return nll
           .add(model.klDivergence(shopLogits).mul(options.klWeight))
           .mul(options.nllVariance) as tf.Scalar;
-      }, [...model.variables, logits]);
-      decoderAdam.applyGradients(model.variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-      logitAdam.applyGradients([{ name: logits.name, tensor: grads[logits.name] }]);
+      }, variables);
+      adam.step(
+        variables.map((v) => grads[v.name]),
+        settings.learningRate,
+        options.clipNorm,
+      );
       const loss = value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads), noise, pick, x, ...(context ? [context] : [])]);
       if (!Number.isFinite(loss)) throw new Error(`fitShopLogits: the loss is ${loss} at step ${step}`);
@@ -101,8 +104,7 @@ export function fitShopLogits(
     }
     return current();
   } finally {
-    decoderAdam.dispose();
-    logitAdam.dispose();
+    adam.dispose();
     logits.dispose();
     model.dispose();
   }

@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { Panel } from '../data/panel.js';
 import { NumericalError, UserError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { CausalmmmModel, type Dropout, type NormMode, noDropout, seededDropout } from './model.js';
+import {
+  CausalmmmModel,
+  type Dropout,
+  grangerWindowMinimum,
+  type NormMode,
+  noDropout,
+  seededDropout,
+} from './model.js';
 import type { CausalmmmOptions } from './options.js';
 import { restore, snapshot } from './params.js';
 
@@ -114,7 +121,7 @@ export function logisticNoise(rng: Rng, B: number, N: number): tf.Tensor3D {
 }
 
 /** Adam as in PyTorch (β = 0.9, 0.999, ε = 1e-8 added to √v̂), with a learning rate set per step. */
-class Adam {
+export class Adam {
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
   private t = 0;
@@ -249,7 +256,7 @@ export function trainCausalmmm(
     );
   }
   const encoderSteps = options.encoderWindow === 'history' ? L - M : L;
-  const grangerSteps = 2 + options.grangerLags * (N + 1);
+  const grangerSteps = grangerWindowMinimum(N, options.grangerLags);
   if (options.edgeFeatures === 'granger' && encoderSteps < grangerSteps) {
     throw new UserError(
       `causalmmm: edgeFeatures granger fits a VAR(${options.grangerLags}) over ${N} nodes on the encoder's ${encoderSteps}-step window, which needs at least ${grangerSteps} steps (lower grangerLags or raise trainWindow)`,
