@@ -19,6 +19,7 @@ import { readCausalmmmRelease } from '../src/data/npy-dir.js';
 import type { Panel } from '../src/data/panel.js';
 import { simulate } from '../src/data/simulate.js';
 import { graphMetrics } from '../src/metrics/graph.js';
+import { zodErrorLine } from '../src/validation.js';
 
 const args = yargs(hideBin(process.argv))
   .option('data', { choices: ['release', 'release-like', 'var'] as const, default: 'release' as const })
@@ -49,9 +50,7 @@ const parsed = causalmmmOptions.safeParse({
   ...(extra as object),
 });
 if (!parsed.success) {
-  console.error(
-    `graph-likelihood-ceiling: --options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-  );
+  console.error(zodErrorLine('graph-likelihood-ceiling: --options', parsed.error));
   process.exit(2);
 }
 const options = parsed.data;

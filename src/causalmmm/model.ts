@@ -553,11 +553,19 @@ export class CausalmmmModel {
     const edges = this.edgeWeights(logits, noise, how);
     const predictions = this.decode(x, edges, context, T - M, T - 1, dropout);
     const target = x.slice([0, 0, 1], [B, N, T - 1]);
-    const squared = predictions.sub(target).square().sum();
-    const nll = squared.div(2 * opt.nllVariance * N * B) as tf.Scalar;
+    const squared = predictions.sub(target).square().sum() as tf.Scalar;
+    const nll = this.gaussianNll(squared, B);
     const mse = squared.div(B * N * (T - 1)) as tf.Scalar;
     const kl = logits ? this.klDivergence(logits) : tf.scalar(0);
     return { loss: nll.add(kl.mul(opt.klWeight)) as tf.Scalar, nll, kl, mse };
+  }
+
+  /**
+   * Gaussian NLL (variance `nllVariance`, constants dropped) of a batch of B shops from its sum
+   * of squared one-step errors, per shop summed over nodes and divided by N as released.
+   */
+  gaussianNll(squared: tf.Scalar, B: number): tf.Scalar {
+    return squared.div(2 * this.options.nllVariance * this.shape.nodes * B) as tf.Scalar;
   }
 
   /** KL(q(z | x) ‖ prior) over the off-diagonal pairs, divided by N and averaged over the batch. */

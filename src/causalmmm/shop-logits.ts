@@ -3,7 +3,7 @@ import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
 import { CausalmmmModel } from './model.js';
 import type { CausalmmmOptions } from './options.js';
-import { Adam, logisticNoise, prepareSeries } from './train.js';
+import { Adam, batchTensors, logisticNoise, prepareSeries } from './train.js';
 
 export interface ShopLogitsSettings {
   /** Adam steps. */
@@ -62,31 +62,17 @@ export function fitShopLogits(
   try {
     for (let step = 1; step <= settings.steps; step++) {
       const shops = Array.from({ length: B }, () => Math.floor(draws.uniform() * S));
-      const xs = new Float32Array(B * N * W);
-      const cs = new Float32Array(B * C);
-      shops.forEach((s, b) => {
-        const start = Math.floor(draws.uniform() * (T - W + 1));
-        for (let n = 0; n < N; n++) {
-          const from = (s * N + n) * T + start;
-          xs.set(data.values.subarray(from, from + W), (b * N + n) * W);
-        }
-        if (data.context) cs.set(data.context.subarray(s * C, (s + 1) * C), b * C);
-      });
+      const starts = shops.map(() => Math.floor(draws.uniform() * (T - W + 1)));
       const noise = logisticNoise(draws, B, N);
       // A one-hot product rather than tf.gather: gather's gradient has no wasm kernel.
       const pick = tf.tidy(() => tf.oneHot(tf.tensor1d(shops, 'int32'), S).toFloat() as tf.Tensor2D);
-      const x = tf.tensor3d(xs, [B, N, W]);
-      const context = C > 0 ? tf.tensor2d(cs, [B, C]) : undefined;
+      const { x, context } = batchTensors(data, shops, { starts, length: W });
       const { value, grads } = tf.variableGrads(() => {
         const shopLogits = pick.matMul(logits).reshape([B, N, N]) as tf.Tensor3D;
         const edges = model.edgeWeights(shopLogits, noise, options.hardTraining ? 'hard' : 'soft');
         const predictions = model.decode(x, edges, context, W - 1, W - 1);
         const target = x.slice([0, 0, 1], [B, N, W - 1]);
-        const nll = predictions
-          .sub(target)
-          .square()
-          .sum()
-          .div(2 * options.nllVariance * N * B);
+        const nll = model.gaussianNll(predictions.sub(target).square().sum() as tf.Scalar, B);
         // Scaled like the NLL's 1/variance so that Adam's steps do not depend on it.
         return nll
           .add(model.klDivergence(shopLogits).mul(options.klWeight))

@@ -77,7 +77,7 @@ export function applyScaling(panel: Panel, center: Float32Array, scale: Float32A
  * The rows `shops` of a series set as tensors: x [B, N, L] and context [B, k], where each
  * shop's window is steps [starts[b], starts[b] + L) (the whole series by default).
  */
-function batchTensors(
+export function batchTensors(
   data: ShopSeries,
   shops: readonly number[],
   window?: { starts: readonly number[]; length: number },
