@@ -7,7 +7,9 @@
  * linear in the shop count: README, CausalMMM speed).
  *
  *   npx tsx scripts/bench-fit.ts [--shops 1000] [--steps 365] [--epochs 2] [--hidden 16]
- *     [--trainWindow 60] [--window 90] [--points 9]
+ *     [--trainWindow 60] [--window 90] [--points 9] [--method causalmmm | granger-var] [--lag 2]
+ *
+ * `--method granger-var` fits the per-shop VAR (`--lag`) instead; it has no epochs.
  *
  * Prints one line per phase and a final JSON line.
  */
@@ -30,6 +32,9 @@ const hidden = flag('hidden', 16);
 const trainWindow = flag('trainWindow', 60);
 const window = flag('window', 90);
 const points = flag('points', 9);
+const lag = flag('lag', 2);
+const methodAt = process.argv.indexOf('--method');
+const method = methodAt >= 0 ? process.argv[methodAt + 1] : 'causalmmm';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-fit-'));
 try {
@@ -44,7 +49,11 @@ try {
   const config = path.join(dir, 'fit.yaml');
   writeFileSync(
     config,
-    `seed: 0\nhorizon: 14\nwarmup: 28\ncontributionWindow: ${window}\ncurve: { points: ${points} }\noptions: { hidden: ${hidden}, epochs: ${epochs}, batchSize: 16, learningRate: 0.005, patience: 0, trainWindow: ${trainWindow} }\n`,
+    `seed: 0\nhorizon: 14\nwarmup: 28\ncontributionWindow: ${window}\ncurve: { points: ${points} }\noptions: ${
+      method === 'granger-var'
+        ? `{ lag: ${lag} }`
+        : `{ hidden: ${hidden}, epochs: ${epochs}, batchSize: 16, learningRate: 0.005, patience: 0, trainWindow: ${trainWindow} }`
+    }\n`,
   );
   const phases: Record<string, number> = {};
   const epochSeconds: number[] = [];
@@ -52,7 +61,7 @@ try {
   await runFit({
     data: csv,
     schema,
-    method: 'causalmmm',
+    method,
     config,
     out: path.join(dir, 'out'),
     log: (line) => {
@@ -64,26 +73,24 @@ try {
     },
   });
   const total = (performance.now() - started) / 1000;
-  const perEpoch = epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length;
+  const trainingSeconds = epochSeconds.reduce((a, b) => a + b, 0);
+  const perEpoch = epochSeconds.length > 0 ? trainingSeconds / epochSeconds.length : 0;
   const analyses = ['graphs', 'forecasts', 'contributions', 'response curves'].reduce(
     (a, name) => a + (phases[name] ?? 0),
     0,
   );
   console.log(
     JSON.stringify({
+      method,
       shops,
       steps,
       nodes: panel.nodeCount,
-      hidden,
-      trainWindow,
-      epochs,
+      ...(method === 'granger-var' ? { lag } : { hidden, trainWindow, epochs }),
       totalSeconds: Math.round(total),
       secondsPerEpoch: Math.round(perEpoch * 10) / 10,
       phases,
       /** Everything but training, plus 30 epochs at the measured rate. */
-      extrapolated30EpochsSeconds: Math.round(
-        total - epochSeconds.reduce((a, b) => a + b, 0) + 30 * perEpoch,
-      ),
+      extrapolated30EpochsSeconds: Math.round(total - trainingSeconds + 30 * perEpoch),
       analysesSeconds: Math.round(analyses),
     }),
   );

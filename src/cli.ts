@@ -259,7 +259,11 @@ export async function main(argv: string[]): Promise<void> {
         y
           .option('data', { type: 'string', demandOption: true, describe: 'panel CSV or NPY directory' })
           .option('schema', { type: 'string', describe: 'schema JSON of the panel CSV (column roles)' })
-          .option('method', { type: 'string', default: 'causalmmm', describe: 'causalmmm or nri' })
+          .option('method', {
+            type: 'string',
+            default: 'causalmmm',
+            describe: 'causalmmm, nri or granger-var (a per-shop VAR)',
+          })
           .option('config', {
             type: 'string',
             describe: 'fit config (YAML): seed, horizon, warmup, curve, options',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/rng.js';
 import {
   fSurvival,
   fSurvivalLog10,
@@ -9,7 +10,7 @@ import {
   logBetaRegularized,
   logBetaRegularizedUpper,
 } from '../src/stats/fdist.js';
-import { benjaminiHochberg } from '../src/stats/fdr.js';
+import { benjaminiHochberg, benjaminiHochbergLog10Q } from '../src/stats/fdr.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(readFileSync(path.join(here, 'fixtures/granger-statsmodels.json'), 'utf8'));
@@ -158,5 +159,35 @@ describe('benjaminiHochberg', () => {
 
   it('rejects a bad level', () => {
     expect(() => benjaminiHochberg([0], 0)).toThrow(RangeError);
+  });
+});
+
+describe('benjaminiHochbergLog10Q', () => {
+  const log10 = (ps: number[]) => ps.map(Math.log10);
+
+  it('gives the hand-computed q-values', () => {
+    // Sorted .005 .01 .03 .04 .2 → p·5/rank .025 .025 .05 .05 .2, already monotone.
+    const q = Array.from(benjaminiHochbergLog10Q(log10([0.01, 0.04, 0.03, 0.005, 0.2])), (v) => 10 ** v);
+    for (const [i, want] of [0.025, 0.05, 0.05, 0.025, 0.2].entries()) expect(q[i]).toBeCloseTo(want, 12);
+    // The running minimum from the top: .05·5/2 = .125 > .055·5/3 ≈ .0917, so both get .0917.
+    const stepped = Array.from(
+      benjaminiHochbergLog10Q(log10([0.9, 0.055, 0.001, 0.5, 0.05])),
+      (v) => 10 ** v,
+    );
+    for (const [i, want] of [0.9, 0.055 * (5 / 3), 0.005, 0.625, 0.055 * (5 / 3)].entries())
+      expect(stepped[i]).toBeCloseTo(want, 12);
+  });
+
+  it('rejects at level α exactly the entries benjaminiHochberg rejects', () => {
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const p = Array.from({ length: 12 }, () => (rng.uniform() < 0.1 ? Number.NaN : -4 * rng.uniform()));
+      const q = benjaminiHochbergLog10Q(p);
+      for (const alpha of [0.01, 0.05, 0.2, 0.5]) {
+        expect(Array.from(q, (v) => !Number.isNaN(v) && v <= Math.log10(alpha))).toEqual(
+          benjaminiHochberg(p, alpha),
+        );
+      }
+    }
   });
 });

@@ -127,8 +127,8 @@ describe('causalmmm fit and whatif', () => {
       'hiden',
     );
     expectUserFailure(
-      cli(['fit', '--data', data, '--method', 'granger-var', '--out', fresh]),
-      '--method granger-var',
+      cli(['fit', '--data', data, '--method', 'ngc-cmlp', '--out', fresh]),
+      '--method ngc-cmlp',
     );
     const other = path.join(dir, 'other');
     writeNpyDir(simulate({ preset: 'funnel-12', seed: 1, shops: 2, steps: 30 }), other);
@@ -141,6 +141,51 @@ describe('causalmmm fit and whatif', () => {
       'channels: x0',
     );
     expectUserFailure(cli(['whatif', '--model', dir, '--shop', '1', '--spend', 'x0=+1%']), 'no model.json');
+  });
+
+  it('fits the per-shop VAR (--method granger-var) and answers what-ifs from its model folder', () => {
+    const varOut = path.join(dir, 'var');
+    const r = cli([
+      'fit',
+      '--data',
+      data,
+      '--method',
+      'granger-var',
+      '--config',
+      'configs/fit-var.yaml',
+      '--out',
+      varOut,
+    ]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(path.join(varOut, 'summary.json'), 'utf8'));
+    expect(summary.method).toBe('granger-var');
+    expect(summary.training.fit.edgeThreshold).toBe(0.95);
+    expect(summary.truth.channels).toHaveLength(5);
+    const contributions = JSON.parse(readFileSync(path.join(varOut, 'shops/0/contributions.json'), 'utf8'));
+    // The VAR reads its 2 lags before it predicts: 30 − 2 measured steps.
+    expect(contributions.channels[0].perStep).toHaveLength(28);
+    const model = JSON.parse(readFileSync(path.join(varOut, 'model/model.json'), 'utf8'));
+    expect(model).toMatchObject({ method: 'granger-var', options: { lag: 2, transform: 'log' } });
+    const w = cli(['whatif', '--model', varOut, '--shop', '2', '--spend', 'x3=+50%', '--json']);
+    expect(w.code).toBe(0);
+    expect(JSON.parse(w.stdout)).toMatchObject({ shop: '2', horizon: 14, changes: { x3: 0.5 } });
+    const varConfig = path.join(dir, 'var.yaml');
+    writeFileSync(varConfig, 'warmup: 1\noptions: { lag: 2 }\n');
+    expectUserFailure(
+      cli([
+        'fit',
+        '--data',
+        data,
+        '--method',
+        'granger-var',
+        '--config',
+        varConfig,
+        '--out',
+        path.join(dir, 'v2'),
+      ]),
+      'var.yaml: warmup 1',
+    );
+    expect(existsSync(path.join(dir, 'v2'))).toBe(false);
   });
 
   it.skipIf(!existsSync(path.join(shared, 'datasets/causalmmm-release/AirMMM_10s.csv')))(

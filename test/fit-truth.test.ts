@@ -3,7 +3,7 @@ import { causalmmmOptions } from '../src/causalmmm/options.js';
 import { prepareSeries, trainCausalmmm } from '../src/causalmmm/train.js';
 import { simulate } from '../src/data/simulate.js';
 import { contributions } from '../src/fit/analyse.js';
-import { inferGraphs } from '../src/fit/scenario.js';
+import { CausalmmmScenarioModel } from '../src/fit/scenario.js';
 import { compareWithTruth } from '../src/fit/truth.js';
 import { useBackend } from './helpers.js';
 
@@ -34,7 +34,8 @@ describe('fit against the simulator’s truth', () => {
       channelIndices: panel.channelIndices,
     });
     try {
-      const fitted = { model, series, panel, graphs: inferGraphs(model, series, 0) };
+      const scenarioModel = new CausalmmmScenarioModel('causalmmm', model, panel, series);
+      const fitted = { model: scenarioModel, panel, graphs: scenarioModel.graphs(0) };
       const estimated = contributions(fitted, {
         horizon: 1,
         warmup: 1,

@@ -24,7 +24,7 @@ import {
   spendWarnings,
 } from '../src/fit/command.js';
 import { graphDot, graphFile, shopFolder } from '../src/fit/report.js';
-import { inferGraphs, runScenarios } from '../src/fit/scenario.js';
+import { CausalmmmScenarioModel } from '../src/fit/scenario.js';
 import { compareWithTruth } from '../src/fit/truth.js';
 import { Rng } from '../src/rng.js';
 import { expectUserError, useBackend, useTempDirs } from './helpers.js';
@@ -56,7 +56,8 @@ function fittedWith(graph: 'learned' | 'full' = 'learned') {
     options,
     new Rng(4),
   );
-  return { model, series, panel, graphs: inferGraphs(model, series, 0) };
+  const scenarioModel = new CausalmmmScenarioModel('causalmmm', model, panel, series);
+  return { model: scenarioModel, network: model, series, panel, graphs: scenarioModel.graphs(0) };
 }
 
 describe('fit analyses', () => {
@@ -66,7 +67,7 @@ describe('fit analyses', () => {
     const ours = forecast(fitted, plans, settings);
     const known = new Float32Array(panel.shops * panel.channelIndices.length * settings.horizon);
     for (const [s, p] of plans.entries()) known.set(p, s * p.length);
-    const reference = forecastShops(fitted.model, fitted.series, settings.horizon, 0, known);
+    const reference = forecastShops(fitted.network, fitted.series, settings.horizon, 0, known);
     const size = panel.nodeCount * settings.horizon;
     for (let s = 0; s < panel.shops; s++) {
       const ref = reference.subarray(s * size, (s + 1) * size);
@@ -86,7 +87,7 @@ describe('fit analyses', () => {
     const zeroed = observed.slice().fill(0, 0, W);
     const cut = Array.from({ length: N }, (_, i) => [channel, i] as const).filter(([, i]) => i !== channel);
     const base = { shop: 0, start: 0, truthSteps: 1, length: W };
-    const [a, b, aCut, bCut] = runScenarios(fitted.model, fitted.series, fitted.graphs, [
+    const [a, b, aCut, bCut] = fitted.model.run(fitted.graphs, [
       { ...base, channels: observed },
       { ...base, channels: zeroed },
       { ...base, channels: observed, cut },
@@ -117,7 +118,7 @@ describe('fit analyses', () => {
     expect(result.flows[0].firstHops.length).toBe(N - 1);
     fitted.model.dispose();
     expect(tf.memory().numTensors).toBe(
-      tensors - fitted.model.variables.length - fitted.model.statistics.length,
+      tensors - fitted.network.variables.length - fitted.network.statistics.length,
     );
   });
 

@@ -1,13 +1,16 @@
 /**
- * Saving and loading a trained CausalMMM model. A model folder holds:
- *  - `model.json`: format version, code version, options, model shape, node names and roles,
- *    context names, the panel schema it was fitted with, the shop ids, the per-shop scalers
- *    and the layout of the two binary files;
- *  - `weights.bin`: every variable then every BatchNorm running statistic, float32
- *    little-endian, in the order the model creates them (the same options and shape always
- *    create the same variables in the same order);
+ * Saving and loading a trained model of `causalmmm fit`. A model folder holds:
+ *  - `model.json`: format version, code version, method and its options, model shape, node
+ *    names and roles, context names, the panel schema it was fitted with, the shop ids, the
+ *    per-shop scalers and the layout of `weights.bin`;
+ *  - `weights.bin`: the method's parameters, float32 little-endian. For CausalMMM (and NRI):
+ *    every variable then every BatchNorm running statistic, in the order the model creates
+ *    them (the same options and shape always create the same variables in the same order);
+ *    for the per-shop VAR see `src/fit/var-model.ts`;
  *  - `history.bin`: the fitted shops' series [S, N, T] then their context [S, k], float32
  *    little-endian, so that forecasts and what-ifs need only the model folder.
+ * The folder format is shared ({@link writeModelFolder}, {@link readModelFolder}); this module
+ * also holds CausalMMM's own save and load.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +21,7 @@ import { readFileOrFail, readTextOrFail, writeFileAtomic } from '../io.js';
 import { Rng } from '../rng.js';
 import { parseOrThrow } from '../validation.js';
 import { CausalmmmModel } from './model.js';
-import { causalmmmOptions } from './options.js';
+import { type CausalmmmOptions, causalmmmOptions } from './options.js';
 import { applyScaling, type ShopSeries } from './train.js';
 
 export const MODEL_FORMAT = 'causalmmm-model';
@@ -33,7 +36,8 @@ const modelMetaSchema = z.strictObject({
   createdAt: z.string(),
   method: z.string(),
   seed: z.number(),
-  options: causalmmmOptions,
+  /** The method's options, checked against the method's own schema when loaded. */
+  options: z.record(z.string(), z.unknown()),
   shape: z.strictObject({
     nodes: z.int().min(1),
     encoderSteps: z.int().min(1),
@@ -57,26 +61,29 @@ export type ModelMeta = z.output<typeof modelMetaSchema>;
 
 export interface SavedModel {
   model: CausalmmmModel;
-  meta: ModelMeta;
+  meta: ModelMeta & { options: CausalmmmOptions };
   /** The fitted shops' series in original units, with node names, context and shop ids. */
   panel: Panel;
   /** The same series scaled as the model reads them (scalers from `meta`). */
   series: ShopSeries;
 }
 
-/** Writes a model folder's three files (each atomically). `dir` is created if needed. */
+/** What a model folder records besides the parameters. */
+export interface SaveInfo {
+  method: string;
+  seed: number;
+  codeVersion: string;
+  panelSchema?: Record<string, unknown>;
+  training?: Record<string, unknown>;
+}
+
+/** Writes a CausalMMM model's folder (each file atomically). `dir` is created if needed. */
 export function saveModel(
   dir: string,
   model: CausalmmmModel,
   panel: Panel,
   series: ShopSeries,
-  info: {
-    method: string;
-    seed: number;
-    codeVersion: string;
-    panelSchema?: Record<string, unknown>;
-    training?: Record<string, unknown>;
-  },
+  info: SaveInfo,
 ): ModelMeta {
   const all = [...model.variables, ...model.statistics];
   const sizes = all.map((v) => v.size);
@@ -86,7 +93,32 @@ export function saveModel(
     weights.set(v.dataSync() as Float32Array, offset);
     offset += v.size;
   }
-  const { shops: S, nodes: N } = series;
+  return writeModelFolder(dir, panel, info, {
+    options: model.options,
+    shape: model.shape,
+    scalers: { center: series.center, scale: series.scale },
+    weights,
+    layout: all.map((v, i) => ({ shape: [...v.shape], statistic: i >= model.variables.length })),
+  });
+}
+
+/**
+ * Writes a model folder: `model.json` from `info` and the method's `parameters`, `weights.bin`
+ * and `history.bin` (the panel's series and context). Scalers are [S · N] per shop and node.
+ */
+export function writeModelFolder(
+  dir: string,
+  panel: Panel,
+  info: SaveInfo,
+  parameters: {
+    options: object;
+    shape: Omit<ModelMeta['shape'], 'channelIndices'> & { channelIndices: readonly number[] };
+    scalers: { center: Float32Array; scale: Float32Array };
+    weights: Float32Array;
+    layout: ModelMeta['weights'];
+  },
+): ModelMeta {
+  const { shops: S, nodeCount: N } = panel;
   const rows = (a: Float32Array) =>
     Array.from({ length: S }, (_, s) => Array.from(a.subarray(s * N, (s + 1) * N)));
   const meta: ModelMeta = {
@@ -96,28 +128,39 @@ export function saveModel(
     createdAt: new Date().toISOString(),
     method: info.method,
     seed: info.seed,
-    options: model.options,
-    shape: { ...model.shape, channelIndices: [...model.shape.channelIndices] },
+    options: { ...parameters.options },
+    shape: { ...parameters.shape, channelIndices: [...parameters.shape.channelIndices] },
     nodes: panel.nodes.map((n) => ({ name: n.name, role: n.role })),
     contextNames: [...panel.contextNames],
     ...(info.panelSchema ? { panelSchema: info.panelSchema } : {}),
     shops: [...panel.shopIds],
     steps: panel.steps,
-    scalers: { center: rows(series.center), scale: rows(series.scale) },
-    weights: all.map((v, i) => ({ shape: [...v.shape], statistic: i >= model.variables.length })),
+    scalers: { center: rows(parameters.scalers.center), scale: rows(parameters.scalers.scale) },
+    weights: parameters.layout,
     ...(info.training ? { training: info.training } : {}),
   };
   const history = new Float32Array(panel.values.length + (panel.context?.length ?? 0));
   history.set(panel.values);
   if (panel.context) history.set(panel.context, panel.values.length);
-  writeFileAtomic(path.join(dir, 'weights.bin'), littleEndianBytes(weights));
+  writeFileAtomic(path.join(dir, 'weights.bin'), littleEndianBytes(parameters.weights));
   writeFileAtomic(path.join(dir, 'history.bin'), littleEndianBytes(history));
   writeFileAtomic(path.join(dir, 'model.json'), `${JSON.stringify(meta, null, 1)}\n`);
   return meta;
 }
 
+/** A model folder as read: its checked metadata, the fitted shops' panel and the raw weights. */
+export interface ModelFolder {
+  dir: string;
+  meta: ModelMeta;
+  /** The fitted shops' series in original units, with node names, context and shop ids. */
+  panel: Panel;
+  weights: Float32Array;
+  /** Throws a UserError about `model.json`. */
+  fail(msg: string): never;
+}
+
 /** Reads a model folder; a missing, malformed or inconsistent file is a UserError naming it. */
-export function loadModel(dir: string): SavedModel {
+export function readModelFolder(dir: string): ModelFolder {
   const metaFile = path.join(dir, 'model.json');
   const meta = parseOrThrow(modelMetaSchema, readJsonFile(metaFile), metaFile);
   const fail = (msg: string): never => {
@@ -139,6 +182,12 @@ export function loadModel(dir: string): SavedModel {
   }
 
   const weights = readFloat32(path.join(dir, 'weights.bin'));
+  const listed = meta.weights.reduce((a, w) => a + w.shape.reduce((x, d) => x * d, 1), 0);
+  if (weights.length !== listed) {
+    throw new UserError(
+      `${path.join(dir, 'weights.bin')}: holds ${weights.length} numbers, model.json lists ${listed}`,
+    );
+  }
   const history = readFloat32(path.join(dir, 'history.bin'));
   const expected = S * N * T + S * k;
   if (history.length !== expected) {
@@ -154,6 +203,23 @@ export function loadModel(dir: string): SavedModel {
     ...(k > 0 ? { context: history.slice(S * N * T), contextNames: meta.contextNames } : {}),
     source: dir,
   });
+  return { dir, meta, panel, weights, fail };
+}
+
+/** Reads a CausalMMM (or NRI) model folder; see {@link readModelFolder} for the errors. */
+export function loadModel(dir: string): SavedModel {
+  return loadCausalmmmFolder(readModelFolder(dir));
+}
+
+/** The CausalMMM (or NRI) model of a folder already read. */
+export function loadCausalmmmFolder(folder: ModelFolder): SavedModel {
+  const { dir, panel, weights, fail } = folder;
+  const options = parseOrThrow(
+    causalmmmOptions,
+    folder.meta.options,
+    `${path.join(dir, 'model.json')}: options`,
+  );
+  const meta = { ...folder.meta, options };
   const series = scaleSeries(panel, meta.scalers);
 
   // The initial draw is overwritten below; a fixed seed keeps loading deterministic anyway.
@@ -162,12 +228,6 @@ export function loadModel(dir: string): SavedModel {
   try {
     if (all.length !== meta.weights.length) {
       fail(`lists ${meta.weights.length} weight tensors; these options and shape make ${all.length}`);
-    }
-    const total = all.reduce((a, v) => a + v.size, 0);
-    if (weights.length !== total) {
-      throw new UserError(
-        `${path.join(dir, 'weights.bin')}: holds ${weights.length} numbers, the model needs ${total}`,
-      );
     }
     let offset = 0;
     all.forEach((v, i) => {

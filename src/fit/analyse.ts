@@ -1,16 +1,14 @@
 /**
- * The analyses of a fitted CausalMMM model, per shop: GMV forecasts under planned spends,
- * each channel's contribution to GMV and its ROI, response curves, and budget what-ifs with
- * the paths of the learned graph they flow through. All are scenario rollouts
- * (./scenario.ts) through the decoder, so indirect paths (brand → search → GMV) count.
+ * The analyses of a fitted model (CausalMMM, NRI or the per-shop VAR), per shop: GMV
+ * forecasts under planned spends, each channel's contribution to GMV and its ROI, response
+ * curves, and budget what-ifs with the paths of the learned graph they flow through. All are scenario rollouts
+ * (./scenario.ts) of the model, so indirect paths (brand → search → GMV) count.
  *
  * Arrays follow the panel's conventions: channels in `panel.channelIndices` order, values in
  * original units, per-shop graphs N × N row-major with `[i * N + j]` about j → i.
  */
-import type { CausalmmmModel } from '../causalmmm/model.js';
-import type { ShopSeries } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
-import { runScenarios, type Scenario, type ShopGraphs } from './scenario.js';
+import type { Scenario, ScenarioModel, ShopGraphs } from './scenario.js';
 
 export interface AnalysisSettings {
   /** Steps forecast after the end of the history. */
@@ -81,17 +79,16 @@ const sum = (a: ArrayLike<number>) => {
 };
 
 export interface Fitted {
-  model: CausalmmmModel;
-  series: ShopSeries;
+  model: ScenarioModel;
   panel: Panel;
   graphs: ShopGraphs;
 }
 
 /** Forecasts of every node over the horizon under each shop's plan, [N, horizon] per shop. */
 export function forecast(fitted: Fitted, plans: readonly Plan[], settings: AnalysisSettings): Float32Array[] {
-  const { model, series, panel, graphs } = fitted;
+  const { model, panel, graphs } = fitted;
   const scenarios = plans.map((plan, s) => forecastScenario(panel, s, plan, settings));
-  return runScenarios(model, series, graphs, scenarios);
+  return model.run(graphs, scenarios);
 }
 
 export interface ShopContributions {
@@ -109,23 +106,25 @@ export interface ShopContributions {
 
 /**
  * Each channel's contribution to GMV over the last `contributionWindow` steps of history: the
- * rollout from the window's first observed step with every channel as observed, minus the
- * same rollout with that channel at zero throughout (same graph, same noise draws). The
+ * rollout from the window's first observed steps (the model's `readSteps`) with every channel
+ * as observed, minus the same rollout with that channel at zero throughout (same graph, same
+ * noise draws); measured from the first predicted step. The
  * rollout feeds back its own KPIs and GMV, so a channel's effect through other channels and
  * KPIs is included.
  */
 export function contributions(fitted: Fitted, settings: AnalysisSettings): ShopContributions[] {
-  const { model, series, panel, graphs } = fitted;
+  const { model, panel, graphs } = fitted;
   const T = panel.steps;
   const W = settings.contributionWindow > 0 ? Math.min(settings.contributionWindow, T) : T;
   const start = T - W;
+  const read = model.readSteps;
   const channels = panel.channelIndices;
   const C = channels.length;
   const scenarios: Scenario[] = [];
   for (let s = 0; s < panel.shops; s++) {
     const observed = new Float32Array(C * W);
     for (const [c, n] of channels.entries()) observed.set(panel.series(s, n).subarray(start, T), c * W);
-    const base = { shop: s, start, truthSteps: 1, length: W };
+    const base = { shop: s, start, truthSteps: read, length: W };
     scenarios.push({ ...base, channels: observed });
     for (let c = 0; c < C; c++) {
       const zeroed = observed.slice();
@@ -133,17 +132,17 @@ export function contributions(fitted: Fitted, settings: AnalysisSettings): ShopC
       scenarios.push({ ...base, channels: zeroed });
     }
   }
-  const results = runScenarios(model, series, graphs, scenarios);
+  const results = model.run(graphs, scenarios);
   return Array.from({ length: panel.shops }, (_, s) => {
     const rows = results.slice(s * (C + 1), (s + 1) * (C + 1)).map((r) => targetRow(r, panel));
     const fittedGmv = rows[0];
     return {
-      from: start + 1,
+      from: start + read,
       to: T,
-      actual: panel.series(s, panel.targetIndex).slice(start + 1, T),
+      actual: panel.series(s, panel.targetIndex).slice(start + read, T),
       fitted: fittedGmv.slice(),
       contributions: rows.slice(1).map((cf) => fittedGmv.map((v, t) => v - cf[t])),
-      spend: channels.map((n) => sum(panel.series(s, n).subarray(start + 1, T))),
+      spend: channels.map((n) => sum(panel.series(s, n).subarray(start + read, T))),
     };
   });
 }
@@ -163,7 +162,7 @@ export function responseCurves(
   plans: readonly Plan[],
   settings: AnalysisSettings,
 ): ResponseCurve[][] {
-  const { model, series, panel, graphs } = fitted;
+  const { model, panel, graphs } = fitted;
   const channels = panel.channelIndices;
   const factors = settings.curveFactors;
   const H = settings.horizon;
@@ -175,7 +174,7 @@ export function responseCurves(
       }
     }
   }
-  const results = runScenarios(model, series, graphs, scenarios);
+  const results = model.run(graphs, scenarios);
   let next = 0;
   return plans.map((plan) =>
     channels.map((n, c) => {
@@ -262,7 +261,7 @@ export function whatIf(
   changes: ReadonlyMap<number, number>,
   settings: AnalysisSettings,
 ): WhatIfResult {
-  const { model, series, panel, graphs } = fitted;
+  const { model, panel, graphs } = fitted;
   const names = panel.nodes.map((n) => n.name);
   const channels = panel.channelIndices;
   const N = panel.nodeCount;
@@ -285,7 +284,7 @@ export function whatIf(
       scenarios.push(forecastScenario(panel, shop, plan, settings, adjust, [edge]));
     }
   }
-  const results = runScenarios(model, series, graphs, scenarios).map((r) => targetRow(r, panel));
+  const results = model.run(graphs, scenarios).map((r) => targetRow(r, panel));
   const delta = (a: Float32Array, b: Float32Array) => sum(b) - sum(a);
   const total = delta(results[0], results[1]);
   let next = 2;

@@ -10,11 +10,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { codeVersion } from '../../experiments/runner.js';
 import { initBackend } from '../backend.js';
-import { causalmmm, nri } from '../causalmmm/method.js';
-import type { CausalmmmModel } from '../causalmmm/model.js';
-import type { CausalmmmOptions } from '../causalmmm/options.js';
-import { checkSameSchema, loadModel, type ModelMeta, saveModel } from '../causalmmm/persist.js';
-import { prepareSeries, type ShopSeries, trainCausalmmm } from '../causalmmm/train.js';
+import { checkSameSchema, type ModelMeta } from '../causalmmm/persist.js';
 import { parseCsv, readPanelCsv, readPanelSchema } from '../data/csv.js';
 import { readNpyDir } from '../data/npy-dir.js';
 import type { Panel } from '../data/panel.js';
@@ -34,6 +30,7 @@ import {
   type WhatIfResult,
   whatIf,
 } from './analyse.js';
+import { fitMethod, fitMethodOptions, loadFitModel } from './methods.js';
 import {
   contributionsFile,
   curvesSvg,
@@ -46,12 +43,8 @@ import {
   type ShopSummary,
   shopFolder,
 } from './report.js';
-import { inferGraphs } from './scenario.js';
+import type { ScenarioModel } from './scenario.js';
 import { compareWithTruth, type TruthComparison } from './truth.js';
-
-/** The methods `fit` can run: the ones whose trained model can be saved and rolled out. */
-const FIT_METHODS = { causalmmm, nri } as const;
-type FitMethod = keyof typeof FIT_METHODS;
 
 export const fitConfigSchema = z.strictObject({
   seed: z.int().min(0).default(0),
@@ -73,8 +66,11 @@ export const fitConfigSchema = z.strictObject({
   curve: z
     .strictObject({ max: z.number().gt(0).default(2), points: z.int().min(2).max(101).default(9) })
     .prefault({}),
-  /** Edge probability from which an edge is drawn (DOT, edge lists) and followed (what-if paths). */
-  edgeThreshold: z.number().gt(0).lt(1).default(0.5),
+  /**
+   * Edge probability (score) from which an edge is drawn (DOT, edge lists) and followed (what-if
+   * paths); unset, the method's own: 0.5 for CausalMMM and NRI, 0.95 for `granger-var`.
+   */
+  edgeThreshold: z.number().gt(0).lt(1).optional(),
   /** Options of the method (validated against its own schema). */
   options: z.record(z.string(), z.unknown()).default({}),
 });
@@ -92,14 +88,25 @@ export function readFitConfig(file: string | undefined): FitConfig {
   return parseOrThrow(fitConfigSchema, raw, file);
 }
 
-function settingsOf(config: FitConfig): AnalysisSettings {
+/** The analyses' settings from a fit config, for a model of `method` reading `readSteps` steps. */
+function settingsOf(config: FitConfig, method: string, readSteps: number, source: string): AnalysisSettings {
   const { points, max } = config.curve;
+  if (config.warmup < readSteps) {
+    throw new UserError(
+      `${source}: warmup ${config.warmup} is shorter than the ${readSteps} steps ${method} reads`,
+    );
+  }
+  if (config.contributionWindow > 0 && config.contributionWindow <= readSteps) {
+    throw new UserError(
+      `${source}: contributionWindow ${config.contributionWindow} leaves no step after the ${readSteps} ${method} reads`,
+    );
+  }
   return {
     horizon: config.horizon,
     warmup: config.warmup,
     contributionWindow: config.contributionWindow,
     curveFactors: Array.from({ length: points }, (_, i) => (max * i) / (points - 1)),
-    edgeThreshold: config.edgeThreshold,
+    edgeThreshold: config.edgeThreshold ?? fitMethod(method, '--method').edgeThreshold,
   };
 }
 
@@ -190,17 +197,6 @@ export interface FitArgs {
   log?: (line: string) => void;
 }
 
-function methodOptions(method: string, raw: Record<string, unknown>, source: string): CausalmmmOptions {
-  if (!(method in FIT_METHODS)) {
-    throw new UserError(`--method ${method}: fit supports ${Object.keys(FIT_METHODS).join(', ')}`);
-  }
-  return parseOrThrow(
-    FIT_METHODS[method as FitMethod].options,
-    raw,
-    `${source}: options`,
-  ) as CausalmmmOptions;
-}
-
 /** The summary of a fit, as written to `summary.json`. */
 export interface FitSummary {
   data: string;
@@ -236,64 +232,48 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     : new Map<number, Plan>();
   // Logged once every input has been checked, so that a user error stays the only line printed.
   const logRead = () => log(`read ${args.data}: ${((performance.now() - readStarted) / 1000).toFixed(1)} s`);
-  const settings = settingsOf(config);
   const version = codeVersion();
-  let model: CausalmmmModel;
-  let method = args.method;
+  const configSource = args.config ?? 'fit config';
+  let model: ScenarioModel;
   let training: Record<string, unknown> | undefined;
-  let series: ShopSeries;
+  let settings: AnalysisSettings;
   await initBackend('auto');
   if (args.model) {
     const modelDir = modelFolder(args.model);
-    const saved = loadModel(modelDir);
-    model = saved.model;
+    const loaded = loadFitModel(modelDir);
+    model = loaded.model;
+    const { meta } = loaded.folder;
     try {
-      checkSameSchema(saved.meta, modelDir, panel, args.data);
+      checkSameSchema(meta, modelDir, panel, args.data);
+      if (panel.steps < model.minSteps) {
+        throw new UserError(
+          `${args.data}: ${panel.steps} steps per shop; the model in ${modelDir} reads ${model.minSteps}`,
+        );
+      }
+      settings = settingsOf(config, meta.method, model.readSteps, configSource);
     } catch (err) {
       model.dispose();
       throw err;
     }
-    method = saved.meta.method;
-    if (panel.steps < model.shape.encoderSteps) {
-      model.dispose();
-      throw new UserError(
-        `${args.data}: ${panel.steps} steps per shop; the model in ${modelDir} reads ${model.shape.encoderSteps}`,
-      );
-    }
-    series = prepareSeries(panel, model.options.scale);
-    training = { ...saved.meta.training, loadedFrom: path.resolve(modelDir) };
+    training = { ...meta.training, loadedFrom: path.resolve(modelDir) };
     logRead();
-    log(`loaded ${modelDir} (${saved.meta.method}, trained on ${saved.meta.shops.length} shops)`);
+    log(`loaded ${modelDir} (${meta.method}, trained on ${meta.shops.length} shops)`);
   } else {
-    const options = methodOptions(args.method, config.options, args.config ?? 'fit config');
-    series = prepareSeries(panel, options.scale);
+    const method = fitMethod(args.method, '--method');
+    const options = fitMethodOptions(args.method, config.options, configSource);
+    settings = settingsOf(config, args.method, method.readSteps(options), configSource);
     logRead();
     log(`training ${args.method} on ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
     const started = performance.now();
-    const trained = trainCausalmmm(
-      series,
-      options,
-      config.seed,
-      { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices },
-      (r) =>
-        log(
-          `epoch ${r.epoch}/${r.epochs}: loss ${r.loss.toPrecision(4)}, val ${r.valLoss.toPrecision(4)} (${r.seconds.toFixed(1)} s)`,
-        ),
-    );
-    model = trained.model;
-    training = {
-      epochs: trained.history.length,
-      bestEpoch: trained.bestEpoch,
-      trainShops: trained.trainShops,
-      valShops: trained.valShops,
-      finalLoss: trained.history.at(-1)?.loss,
-      seconds: Math.round((performance.now() - started) / 100) / 10,
-    };
+    ({ model, training } = method.train(panel, options, config.seed, log));
+    log(`training: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  const method = model.method;
+  const caveat = fitMethod(method, '--method').caveat;
   try {
     training = {
       ...training,
-      fit: { horizon: config.horizon, warmup: config.warmup, edgeThreshold: config.edgeThreshold },
+      fit: { horizon: config.horizon, warmup: config.warmup, edgeThreshold: settings.edgeThreshold },
     };
     const timed = <R>(what: string, run: () => R): R => {
       const started = performance.now();
@@ -301,8 +281,8 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
       log(`${what}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return result;
     };
-    const graphs = timed('graphs', () => inferGraphs(model, series, config.seed));
-    const fitted: Fitted = { model, series, panel, graphs };
+    const graphs = timed('graphs', () => model.graphs(config.seed));
+    const fitted: Fitted = { model, panel, graphs };
     const plans = panel.shopIds.map((_, s) => filePlans.get(s) ?? defaultPlan(panel, s, config.horizon));
     const forecasts = timed('forecasts', () => forecast(fitted, plans, settings));
     const contribs = timed('contributions', () => contributions(fitted, settings));
@@ -313,7 +293,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     for (const w of warnings) log(`warning: ${w}`);
     const truth =
       panel.contributions && panel.graph
-        ? compareWithTruth(panel, contribs, fitted.graphs.probabilities, config.edgeThreshold)
+        ? compareWithTruth(panel, contribs, fitted.graphs.probabilities, settings.edgeThreshold)
         : undefined;
     const summary: FitSummary = {
       data: args.data,
@@ -328,8 +308,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     };
     const writeStarted = performance.now();
     writeDirAtomic(args.out, (dir) => {
-      saveModel(path.join(dir, 'model'), model, panel, series, {
-        method,
+      model.save(path.join(dir, 'model'), {
         seed: config.seed,
         codeVersion: version,
         ...(panelSchema ? { panelSchema } : {}),
@@ -344,7 +323,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
         mkdirSync(shopDir, { recursive: true });
         const put = (file: string, contents: string | Uint8Array) =>
           writeFileSync(path.join(shopDir, file), contents);
-        const graph = graphFile(id, panel.nodes, fitted.graphs.probabilities[s], config.edgeThreshold);
+        const graph = graphFile(id, panel.nodes, fitted.graphs.probabilities[s], settings.edgeThreshold);
         put('graph.json', `${JSON.stringify(graph)}\n`);
         put('graph.dot', graphDot(graph));
         const heatmap = heatmapSvg(graph);
@@ -387,10 +366,11 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
           data: args.data,
           horizon: H,
           window,
-          threshold: config.edgeThreshold,
+          threshold: settings.edgeThreshold,
           shops: summary.shops,
           notes: [
             `Method ${method}, code ${version}, seed ${config.seed}. Planned spends: ${args.plan ? `${args.plan} (shops it does not list: the mean of their last ${H} steps)` : `every channel at the mean of its last ${H} steps`}.`,
+            ...(caveat ? [`Caveat: ${caveat}`] : []),
             ...warnings.map((w) => `Warning: ${w}`),
             ...(truth ? [truthNote(truth)] : []),
             'Contribution of a channel: GMV of the model rollout with every channel as observed minus the rollout with that channel at zero (indirect paths included); ROI = contribution / spend. Response curves: GMV over the horizon with one channel’s planned spend scaled. Rollout MAPE: how far the contribution rollout’s GMV is from the observed GMV.',
@@ -471,9 +451,9 @@ export async function runWhatIf(args: WhatIfArgs): Promise<WhatIfResult> {
     throw new UserError('--spend: name at least one change, e.g. --spend search=+20%');
   const dir = modelFolder(args.model);
   await initBackend('auto');
-  const saved = loadModel(dir);
+  const { model, folder } = loadFitModel(dir);
   try {
-    const { meta, panel, series, model } = saved;
+    const { meta, panel } = folder;
     const s = panel.shopIds.indexOf(args.shop);
     if (s < 0) {
       const some = panel.shopIds.slice(0, 5).join(', ');
@@ -499,19 +479,22 @@ export async function runWhatIf(args: WhatIfArgs): Promise<WhatIfResult> {
       throw new UserError(`--horizon: expected a whole number ≥ 1, got ${horizon}`);
     const settings = settingsOf(
       fitConfigSchema.parse({ horizon, warmup: fitInfo.warmup, edgeThreshold: fitInfo.edgeThreshold }),
+      meta.method,
+      model.readSteps,
+      path.join(dir, 'model.json'),
     );
     const shopColumn = (meta.panelSchema?.shop as string | undefined) ?? 'shop';
     const plan =
       (args.plan ? readPlanCsv(args.plan, panel, shopColumn, horizon).get(s) : undefined) ??
       defaultPlan(panel, s, horizon);
-    const fitted: Fitted = { model, series, panel, graphs: inferGraphs(model, series, meta.seed) };
+    const fitted: Fitted = { model, panel, graphs: model.graphs(meta.seed) };
     return whatIf(fitted, s, plan, changeMap, settings);
   } finally {
-    saved.model.dispose();
+    model.dispose();
   }
 }
 
-function fitSettingsOf(meta: ModelMeta): { horizon: number; warmup: number; edgeThreshold: number } {
+function fitSettingsOf(meta: ModelMeta): { horizon: number; warmup: number; edgeThreshold?: number } {
   const fit = (meta.training?.fit ?? {}) as Partial<Record<'horizon' | 'warmup' | 'edgeThreshold', number>>;
   const defaults = fitConfigSchema.parse({});
   return {

@@ -1,5 +1,6 @@
 /**
- * Scenario rollouts of a trained CausalMMM decoder: "what would the KPIs and GMV have been
+ * Scenario rollouts of a trained model — the {@link ScenarioModel} interface every fit method
+ * implements, and CausalMMM's implementation through its decoder: "what would the KPIs and GMV have been
  * (or be) had the channels spent this instead". Every analysis of `causalmmm fit` and
  * `causalmmm whatif` — forecasts under planned spends, contributions (a channel set to zero),
  * response curves (a channel scaled) and edge-cut path attributions — is a set of scenarios
@@ -14,8 +15,62 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalmmmModel } from '../causalmmm/model.js';
+import { type SaveInfo, saveModel } from '../causalmmm/persist.js';
 import { logisticNoise, type ShopSeries } from '../causalmmm/train.js';
+import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
+
+/**
+ * A trained model as `fit` and `whatif` use it: every shop's graph, scenario rollouts and its
+ * model folder. CausalMMM and NRI ({@link CausalmmmScenarioModel}) and the per-shop VAR
+ * (`./var-model.ts`) implement it, so the analyses never ask which method they run.
+ */
+export interface ScenarioModel {
+  /** The method that trained it (`causalmmm`, `nri`, `granger-var`). */
+  readonly method: string;
+  /** Observed steps a scenario must read before the model predicts on its own (its `truthSteps` ≥ this). */
+  readonly readSteps: number;
+  /** Steps per shop the model needs to infer a graph. */
+  readonly minSteps: number;
+  /** Every shop's graph, inferred once (`seed` draws the edges of a model that samples them). */
+  graphs(seed: number): ShopGraphs;
+  /** Per scenario, every node's predictions over window steps [truthSteps, length): see {@link runScenarios}. */
+  run(graphs: ShopGraphs, scenarios: readonly Scenario[]): Float32Array[];
+  /** Writes the model folder (`model.json`, `weights.bin`, `history.bin`). */
+  save(dir: string, info: Omit<SaveInfo, 'method'>): void;
+  dispose(): void;
+}
+
+/** CausalMMM's (or NRI's) trained encoder and decoder with the shops' scaled series. */
+export class CausalmmmScenarioModel implements ScenarioModel {
+  readonly readSteps = 1;
+  readonly minSteps: number;
+
+  constructor(
+    readonly method: string,
+    readonly model: CausalmmmModel,
+    readonly panel: Panel,
+    readonly series: ShopSeries,
+  ) {
+    this.minSteps = model.shape.encoderSteps;
+  }
+
+  graphs(seed: number): ShopGraphs {
+    return inferGraphs(this.model, this.series, seed);
+  }
+
+  run(graphs: ShopGraphs, scenarios: readonly Scenario[]): Float32Array[] {
+    return runScenarios(this.model, this.series, graphs, scenarios);
+  }
+
+  save(dir: string, info: Omit<SaveInfo, 'method'>): void {
+    saveModel(dir, this.model, this.panel, this.series, { ...info, method: this.method });
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
 
 /** The graph of every shop: edge probabilities (what we report) and the decoder's edge weights. */
 export interface ShopGraphs {

@@ -29,3 +29,23 @@ export function benjaminiHochberg(log10PValues: ArrayLike<number>, q: number): b
   for (let k = 0; k < cutoff; k++) reject[order[k]] = !Number.isNaN(log10PValues[order[k]]);
   return reject;
 }
+
+/**
+ * Benjamini–Hochberg adjusted p-values (q-values) from log10 p-values: q_(k) = min over
+ * ranks r ≥ k of p_(r)·m/r, capped at 1, returned as log10 q in input order. An entry is
+ * rejected by {@link benjaminiHochberg} at level α exactly when its q ≤ α (up to the same
+ * rounding slack). NaN p-values stay NaN and count in m.
+ */
+export function benjaminiHochbergLog10Q(log10PValues: ArrayLike<number>): Float64Array {
+  const m = log10PValues.length;
+  const out = new Float64Array(m).fill(Number.NaN);
+  const tested = Array.from({ length: m }, (_, i) => i).filter((i) => !Number.isNaN(log10PValues[i]));
+  tested.sort((a, b) => log10PValues[a] - log10PValues[b]);
+  let running = 0;
+  for (let k = tested.length; k >= 1; k--) {
+    const idx = tested[k - 1];
+    running = Math.min(running, log10PValues[idx] + Math.log10(m / k));
+    out[idx] = running;
+  }
+  return out;
+}
