@@ -65,6 +65,8 @@ describe('CausalMMM model', () => {
       tiny({ messages: 'own-lags', messageLags: 1, decoder: 'markov', edgeFeatures: 'lagged-correlation' }),
       tiny({ edgePrior: 'pair', predictSteps: 1 }),
       tiny({ edgeFeatures: 'granger', grangerLags: 2, messages: 'own-lags', candidate: 'tanh' }),
+      tiny({ senderIdentity: 'embedding', messages: 'own-lags', candidate: 'tanh' }),
+      tiny({ senderIdentity: 'embedding', decoder: 'markov' }),
     ]) {
       const model = new CausalmmmModel(shape, options, new Rng(0));
       const { x, context, noise } = inputs(2);
@@ -217,6 +219,37 @@ describe('CausalMMM model', () => {
     };
     expect(gap('none')).toBeLessThan(1e-4);
     expect(gap('embedding')).toBeGreaterThan(1e-2);
+  });
+
+  it('tells senders apart only with senderIdentity: embedding', () => {
+    // Nodes 0 and 1 carry the same series; node 2 hears only 0, or only 1. One message function
+    // for every sender predicts node 2 alike both ways; a per-sender vector does not.
+    const only = (sender: number) => {
+      const z = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      z[2 * N + sender] = 1;
+      return tf.tensor3d(z, [1, N, N]);
+    };
+    const gap = (senderIdentity: 'none' | 'embedding', decoder: 'recurrent' | 'markov') => {
+      const options = tiny({ senderIdentity, decoder, messages: 'own-lags', saturation: 'none' });
+      const model = new CausalmmmModel(shape, options, new Rng(0));
+      const diff = tf.tidy(() => {
+        const { x, context } = inputs(1);
+        const twins = tf.concat(
+          [x.slice([0, 0, 0], [1, 1, 12]), x.slice([0, 0, 0], [1, 3, 12])],
+          1,
+        ) as tf.Tensor3D;
+        const [a, b] = [0, 1].map((j) =>
+          model.decode(twins, only(j), context, 11, 11).slice([0, 2, 0], [1, 1, 11]),
+        );
+        return a.sub(b).abs().max().dataSync()[0];
+      });
+      model.dispose();
+      return diff;
+    };
+    for (const decoder of ['recurrent', 'markov'] as const) {
+      expect(gap('none', decoder)).toBe(0);
+      expect(gap('embedding', decoder)).toBeGreaterThan(1e-4);
+    }
   });
 
   it('lets the past of j reach i only through z_ij with messages: own-lags', () => {

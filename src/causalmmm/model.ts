@@ -59,6 +59,8 @@ interface RecurrentDecoderParams {
    * layer (the sender's is `msgSend`, then [K, H] instead of [H, H]).
    */
   msgRecvLags?: tf.Variable;
+  /** [N, H] per-sender vectors added to the first message layer (`senderIdentity: embedding`). */
+  senderEmbedding?: tf.Variable;
 }
 
 interface MarkovDecoderParams {
@@ -72,6 +74,8 @@ interface MarkovDecoderParams {
   outBias: tf.Variable;
   out2: Linear;
   out3: Linear;
+  /** [N, H] per-sender vectors added to the first message layer (`senderIdentity: embedding`). */
+  senderEmbedding?: tf.Variable;
 }
 
 interface SaturationParams {
@@ -145,6 +149,11 @@ export class CausalmmmModel {
           : {}),
       };
     }
+    // Drawn last in the decoder, so the other options' draws stay what they were.
+    const senderEmbedding = () =>
+      options.senderIdentity === 'embedding'
+        ? { senderEmbedding: params.xavierWeight(shape.nodes, H) }
+        : {};
     if (options.decoder === 'recurrent') {
       // msg1 is one PyTorch Linear(2H → H) in the released code, stored as its two halves.
       const K = options.messageLags;
@@ -170,6 +179,7 @@ export class CausalmmmModel {
             }
           : {}),
         ...(ownLags ? { msgRecvLags: params.torchWeight(H + 2 * K, K, H) } : {}),
+        ...senderEmbedding(),
       };
     } else {
       this.decoder = {
@@ -183,6 +193,7 @@ export class CausalmmmModel {
         outBias: params.torchBias(1 + H, H),
         out2: params.torchLinear(H, H),
         out3: params.torchLinear(H, 1),
+        ...senderEmbedding(),
       };
     }
     const k = options.context === 'none' ? 0 : shape.contextSize;
@@ -423,6 +434,7 @@ export class CausalmmmModel {
     const msg1Bias = dec.msgBias.mul(2);
     const msgInput = dec.msgInput?.map((w) => w.mul(2));
     const msgRecvLags = dec.msgRecvLags?.mul(2);
+    const senderBias = dec.senderEmbedding?.mul(2).reshape([1, N, H]);
     const K = this.options.messageLags;
     // m2 = tanh(m1·W2 + b2) = 2·Y2 − 1 with Y2 = σ(Y1·4W2 + 2(b2 − Σ_rows W2))
     const msg2 = dec.msg2.w.mul(4);
@@ -454,10 +466,11 @@ export class CausalmmmModel {
         send = mm(source, msgSend);
         recv = mm(source, msgRecv);
       }
+      const sent = senderBias ? send.reshape([B, N, H]).add(senderBias) : send;
       const y1 = tf.sigmoid(
         recv
           .reshape([B, N, 1, H])
-          .add(send.reshape([B, 1, N, H]))
+          .add(sent.reshape([B, 1, N, H]))
           .add(msg1Bias)
           .reshape([B * N * N, H]),
       );
@@ -493,7 +506,8 @@ export class CausalmmmModel {
   ): (input: tf.Tensor2D) => tf.Tensor2D {
     return (input: tf.Tensor2D) => {
       const x = input.reshape([B * N, 1]);
-      const send = mm(x, dec.msgSend).reshape([B, 1, N, H]);
+      const sent = mm(x, dec.msgSend).reshape([B, 1, N, H]);
+      const send = dec.senderEmbedding ? sent.add(dec.senderEmbedding.reshape([1, 1, N, H])) : sent;
       const recv = mm(x, dec.msgRecv).reshape([B, N, 1, H]);
       const m1 = tf.relu(recv.add(send).add(dec.msgBias)).reshape([B * N * N, H]);
       const m2 = dense(m1, dec.msg2.w, dec.msg2.b!, 'relu').reshape([B * N, N, H]);

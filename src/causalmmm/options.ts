@@ -94,6 +94,14 @@ export const causalmmmOptions = z.strictObject({
    * lives in i's own recurrence.
    */
   messages: z.enum(['hidden', 'hidden-input', 'own-lags']).default('hidden'),
+  /**
+   * `embedding`: the decoder's first message layer adds a learned vector per sender node, so
+   * the message from j can depend on which node j is (node n is the same channel in every
+   * shop) and not only on its series; `none`: released — one message function for every
+   * sender, so two channels with alike scaled spends send alike messages and a rollout
+   * credits them alike, whatever their true effects (README, "Fit your own data").
+   */
+  senderIdentity: z.enum(['none', 'embedding']).default('none'),
   /** Sender lags of `messages: own-lags`. */
   messageLags: z.int().min(1).default(3),
   /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
