@@ -290,6 +290,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     const channelNames = panel.channelIndices.map((n) => panel.nodes[n].name);
     const H = config.horizon;
     const warnings = spendWarnings(contribs, channelNames);
+    if (caveat) log(`caveat: ${caveat}`);
     for (const w of warnings) log(`warning: ${w}`);
     const truth =
       panel.contributions && panel.graph
