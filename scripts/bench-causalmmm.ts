@@ -71,7 +71,7 @@ for (const [B, shops] of [
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {
     const started = performance.now();
-    edgeProbabilities(model, data, options.evalNorm);
+    edgeProbabilities(model, data);
     forecastShops(model, data, 10, 0);
     times.push((performance.now() - started) / 1000);
   }

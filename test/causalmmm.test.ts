@@ -13,7 +13,16 @@ import {
   offDiagonal,
 } from '../src/causalmmm/model.js';
 import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
-import { logisticNoise, prepareSeries, trainCausalmmm } from '../src/causalmmm/train.js';
+import {
+  batchTensors,
+  edgeProbabilities,
+  forecastShops,
+  logisticNoise,
+  oneStepElbo,
+  prepareSeries,
+  shopEdgeLogits,
+  trainCausalmmm,
+} from '../src/causalmmm/train.js';
 import { readCausalmmmRelease } from '../src/data/npy-dir.js';
 import { simulate } from '../src/data/simulate.js';
 import { graphMetrics } from '../src/metrics/graph.js';
@@ -381,6 +390,61 @@ describe('CausalMMM model', () => {
     expect(Math.abs(mean)).toBeLessThan(0.05);
     expect(variance).toBeGreaterThan((Math.PI ** 2 / 3) * 0.95);
     expect(variance).toBeLessThan((Math.PI ** 2 / 3) * 1.05);
+  });
+});
+
+describe('CausalMMM semi-amortized refinement (refineSteps)', () => {
+  const panel = simulate({ preset: 'var', seed: 6, shops: 6, p: 4, steps: 50, sparsity: 0.4 });
+  const options = causalmmm.options.parse({
+    ...causalmmm.testConfig,
+    epochs: 3,
+    trainWindow: 30,
+    refineSteps: 25,
+  });
+  const data = prepareSeries(panel, options.scale);
+  const all = Array.from({ length: panel.shops }, (_, s) => s);
+
+  it('lowers the shops’ ELBO below the encoder’s logits, leaves the model as it was, and leaks nothing', () => {
+    const { model } = trainCausalmmm(data, options, 0, {
+      targetIndex: panel.targetIndex,
+      channelIndices: panel.channelIndices,
+    });
+    const M = panel.nodeCount;
+    const encoder = tf.tidy(() => {
+      const { x } = batchTensors(data, all);
+      return model.edgeLogits(model.encoderInput(x), 'shop').dataSync() as Float32Array;
+    });
+    model.discardPendingStatistics();
+    const tensors = tf.memory().numTensors;
+    const weights = model.variables.map((v) => Array.from(v.dataSync()));
+    const refined = shopEdgeLogits(model, data, 3);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(model.variables.map((v) => Array.from(v.dataSync()))).toEqual(weights);
+    expect(Array.from(shopEdgeLogits(model, data, 3))).toEqual(Array.from(refined));
+    // The expected ELBO over the whole series, 16 fixed noise draws, under each set of logits.
+    const elbo = (logits: Float32Array) =>
+      tf.tidy(() => {
+        const { x, context } = batchTensors(data, all);
+        const l = tf.tensor3d(logits, [panel.shops, M, M]);
+        let total = 0;
+        const rng = new Rng(9);
+        for (let d = 0; d < 16; d++)
+          total += oneStepElbo(model, x, context, l, logisticNoise(rng, panel.shops, M)).dataSync()[0];
+        return total / 16;
+      });
+    expect(elbo(refined)).toBeLessThan(elbo(encoder));
+    expect(Array.from(refined)).not.toEqual(Array.from(encoder));
+    // The probabilities are σ of the refined logits.
+    const probs = edgeProbabilities(model, data, 3);
+    expect(probs[1][1 * M + 2]).toBeCloseTo(1 / (1 + Math.exp(-refined[M * M + M + 2])), 6);
+    // Forecasts from given logits are the encoder's own when they are the encoder's logits.
+    expect(Array.from(forecastShops(model, data, 4, 0, undefined, encoder))).toEqual(
+      Array.from(forecastShops(model, data, 4, 0)),
+    );
+    expect(Array.from(forecastShops(model, data, 4, 0, undefined, refined))).not.toEqual(
+      Array.from(forecastShops(model, data, 4, 0)),
+    );
+    model.dispose();
   });
 });
 

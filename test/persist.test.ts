@@ -30,7 +30,7 @@ describe('CausalMMM model save/load', () => {
     const dir = tempDir('causalmmm-model-');
     saveModel(dir, model, panel, series, { method: 'causalmmm', seed: 0, codeVersion: 'test' });
     const before = {
-      edges: edgeProbabilities(model, series, 'shop'),
+      edges: edgeProbabilities(model, series),
       forecast: forecastShops(model, series, 5, 1),
     };
     model.dispose();
@@ -39,7 +39,7 @@ describe('CausalMMM model save/load', () => {
     const loaded = loadModel(dir);
     expect(loaded.meta.nodes.map((n) => n.name)).toEqual(panel.nodes.map((n) => n.name));
     expect(Array.from(loaded.panel.values)).toEqual(Array.from(panel.values));
-    expect(edgeProbabilities(loaded.model, loaded.series, 'shop')).toEqual(before.edges);
+    expect(edgeProbabilities(loaded.model, loaded.series)).toEqual(before.edges);
     expect(Array.from(forecastShops(loaded.model, loaded.series, 5, 1))).toEqual(Array.from(before.forecast));
     loaded.model.dispose();
     expect(tf.memory().numTensors).toBe(tensors);

@@ -4,7 +4,7 @@ import type { Panel } from '../data/panel.js';
 import { defineMethod, type MethodInput, type MethodOutput } from '../methods/method.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
 import { hillResponse } from './response.js';
-import { edgeProbabilities, forecastShops, prepareSeries, trainCausalmmm } from './train.js';
+import { edgeProbabilities, forecastShops, prepareSeries, shopEdgeLogits, trainCausalmmm } from './train.js';
 
 const PAPER =
   'Gong et al., "CausalMMM: Learning Causal Structure for Marketing Mix Modeling", WSDM 2024 (arXiv 2406.16728)';
@@ -31,8 +31,11 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
   try {
     const scored = prepareSeries(panel, options.scale);
     const output: MethodOutput = {};
-    if (options.graph === 'learned') output.graphScores = edgeProbabilities(model, scored, options.evalNorm);
-    if (horizon > 0) output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels);
+    // One inference (encoder pass, then `refineSteps`) serves the graph scores and the forecasts.
+    const logits = options.graph === 'learned' ? shopEdgeLogits(model, scored, seed) : undefined;
+    if (logits) output.graphScores = edgeProbabilities(model, scored, seed, logits);
+    if (horizon > 0)
+      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, logits);
     const last = trained.history[trained.history.length - 1];
     // Only numbers that the seed determines: timings live in the cell's `seconds`.
     output.info = {

@@ -151,9 +151,7 @@ export class CausalmmmModel {
     }
     // Drawn last in the decoder, so the other options' draws stay what they were.
     const senderEmbedding = () =>
-      options.senderIdentity === 'embedding'
-        ? { senderEmbedding: params.xavierWeight(shape.nodes, H) }
-        : {};
+      options.senderIdentity === 'embedding' ? { senderEmbedding: params.xavierWeight(shape.nodes, H) } : {};
     if (options.decoder === 'recurrent') {
       // msg1 is one PyTorch Linear(2H → H) in the released code, stored as its two halves.
       const K = options.messageLags;

@@ -154,6 +154,19 @@ export const causalmmmOptions = z.strictObject({
    * shops drawn from fresh shuffles of the pass, so every shop is cropped equally often (±1).
    */
   stepsPerEpoch: z.int().min(0).default(0),
+  /**
+   * Semi-amortized inference (Kim et al., "Semi-Amortized Variational Autoencoders", ICML
+   * 2018): after the encoder's one pass, each scored shop's edge logits take this many Adam
+   * steps on that shop's own one-step ELBO, the trained decoder frozen; the graph scores and
+   * the forecasts then use the refined logits. Each step reads `refineCrops` random crops of
+   * `trainWindow` steps (the whole series if 0) of the shop. 0 = the encoder's logits
+   * (released). Measured (README): the per-shop logits move toward the shop's own edges.
+   */
+  refineSteps: z.int().min(0).default(0),
+  /** Adam learning rate of `refineSteps`. */
+  refineRate: z.number().gt(0).default(0.2),
+  /** Crops per shop and step of `refineSteps`. */
+  refineCrops: z.int().min(1).default(4),
   epochs: z.int().min(1).default(30),
   batchSize: z.int().min(1).default(16),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */

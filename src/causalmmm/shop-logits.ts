@@ -3,7 +3,7 @@ import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
 import { CausalmmmModel } from './model.js';
 import type { CausalmmmOptions } from './options.js';
-import { Adam, batchTensors, logisticNoise, prepareSeries } from './train.js';
+import { Adam, batchTensors, logisticNoise, oneStepElbo, prepareSeries } from './train.js';
 
 export interface ShopLogitsSettings {
   /** Adam steps. */
@@ -67,17 +67,10 @@ export function fitShopLogits(
       // A one-hot product rather than tf.gather: gather's gradient has no wasm kernel.
       const pick = tf.tidy(() => tf.oneHot(tf.tensor1d(shops, 'int32'), S).toFloat() as tf.Tensor2D);
       const { x, context } = batchTensors(data, shops, { starts, length: W });
-      const { value, grads } = tf.variableGrads(() => {
-        const shopLogits = pick.matMul(logits).reshape([B, N, N]) as tf.Tensor3D;
-        const edges = model.edgeWeights(shopLogits, noise, options.hardTraining ? 'hard' : 'soft');
-        const predictions = model.decode(x, edges, context, W - 1, W - 1);
-        const target = x.slice([0, 0, 1], [B, N, W - 1]);
-        const nll = model.gaussianNll(predictions.sub(target).square().sum() as tf.Scalar, B);
-        // Scaled like the NLL's 1/variance so that Adam's steps do not depend on it.
-        return nll
-          .add(model.klDivergence(shopLogits).mul(options.klWeight))
-          .mul(options.nllVariance) as tf.Scalar;
-      }, variables);
+      const { value, grads } = tf.variableGrads(
+        () => oneStepElbo(model, x, context, pick.matMul(logits).reshape([B, N, N]) as tf.Tensor3D, noise),
+        variables,
+      );
       adam.step(
         variables.map((v) => grads[v.name]),
         settings.learningRate,

@@ -381,26 +381,136 @@ export function trainCausalmmm(
 }
 
 /**
- * Edge probabilities P(j → i) = 1 − q(z_ij = no edge) of every shop in one encoder pass
- * per batch (amortized inference), N × N row-major per shop, zero diagonal.
+ * The one-step ELBO of a batch of crops x [B, N, W] under edge logits [B, N, N]: the Gaussian
+ * NLL of every step predicted from the observed steps before it (teacher forcing), with
+ * Gumbel-softmax edges from `noise`, plus λ·KL to the prior — scaled by the NLL's variance so
+ * that Adam's steps do not depend on it. What `refineSteps` and `fitShopLogits` minimise.
  */
-export function edgeProbabilities(model: CausalmmmModel, data: ShopSeries, mode: NormMode): Float64Array[] {
+export function oneStepElbo(
+  model: CausalmmmModel,
+  x: tf.Tensor3D,
+  context: tf.Tensor2D | undefined,
+  logits: tf.Tensor3D,
+  noise: tf.Tensor3D,
+): tf.Scalar {
+  const { options } = model;
+  const [B, N, W] = x.shape;
+  const edges = model.edgeWeights(logits, noise, options.hardTraining ? 'hard' : 'soft');
+  const predictions = model.decode(x, edges, context, W - 1, W - 1);
+  const target = x.slice([0, 0, 1], [B, N, W - 1]);
+  const nll = model.gaussianNll(predictions.sub(target).square().sum() as tf.Scalar, B);
+  return nll.add(model.klDivergence(logits).mul(options.klWeight)).mul(options.nllVariance) as tf.Scalar;
+}
+
+/**
+ * Every shop's evaluation edge logits, [S · N · N] with `[(s · N + i) · N + j]` about j → i:
+ * one encoder pass per batch of shops over its most recent window (amortized inference),
+ * then `refineSteps` of per-shop refinement when the options ask for it.
+ */
+export function shopEdgeLogits(model: CausalmmmModel, data: ShopSeries, seed: number): Float32Array {
   const N = data.nodes;
-  const out: Float64Array[] = [];
+  const logits = new Float32Array(data.shops * N * N);
   for (let start = 0; start < data.shops; start += 64) {
     const batch = Array.from({ length: Math.min(64, data.shops - start) }, (_, b) => start + b);
-    const probs = tf.tidy(() => {
+    const part = tf.tidy(() => {
       const { x } = batchTensors(data, batch);
-      return tf.sigmoid(model.edgeLogits(model.encoderInput(x), mode)).dataSync();
+      return model.edgeLogits(model.encoderInput(x), model.options.evalNorm).dataSync() as Float32Array;
     });
     model.discardPendingStatistics();
-    for (let b = 0; b < batch.length; b++) {
-      const scores = Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N));
-      for (let i = 0; i < N; i++) scores[i * N + i] = 0;
-      out.push(scores);
+    logits.set(part, start * N * N);
+  }
+  if (model.options.refineSteps > 0) refineEdgeLogits(model, data, logits, seed);
+  return logits;
+}
+
+/** Shops refined together: bounds the crops of one step to about 64. */
+const REFINE_CROPS_PER_STEP = 64;
+
+/**
+ * Semi-amortized refinement, in place: each shop's logits take `refineSteps` Adam steps on
+ * {@link oneStepElbo} over `refineCrops` random crops of that shop per step; the decoder's
+ * variables are read, never stepped. Shops are refined in groups (their losses add up and
+ * share no logit, so grouping changes the cost, not what each shop converges to).
+ */
+export function refineEdgeLogits(
+  model: CausalmmmModel,
+  data: ShopSeries,
+  logits: Float32Array,
+  seed: number,
+): void {
+  const { refineSteps, refineRate, refineCrops, trainWindow } = model.options;
+  const { shops: S, nodes: N, steps: T } = data;
+  const W = trainWindow > 0 ? Math.min(trainWindow, T) : T;
+  const group = Math.max(1, Math.floor(REFINE_CROPS_PER_STEP / refineCrops));
+  const rng = new Rng(seed).fork('causalmmm/refine');
+  for (let first = 0; first < S; first += group) {
+    const G = Math.min(group, S - first);
+    const draws = rng.fork(first);
+    const variable = tf.tidy(() =>
+      tf.variable(tf.tensor2d(logits.subarray(first * N * N, (first + G) * N * N), [G, N * N])),
+    );
+    const adam = new Adam([variable]);
+    // Crop b belongs to the group's shop b / refineCrops; the one-hot product picks its logits
+    // (tf.gather's gradient has no wasm kernel).
+    const members = Array.from({ length: G * refineCrops }, (_, b) => Math.floor(b / refineCrops));
+    const pick = tf.tidy(() => tf.oneHot(tf.tensor1d(members, 'int32'), G).toFloat() as tf.Tensor2D);
+    try {
+      for (let step = 0; step < refineSteps; step++) {
+        const starts = members.map(() => Math.floor(draws.uniform() * (T - W + 1)));
+        const { x, context } = batchTensors(
+          data,
+          members.map((g) => first + g),
+          { starts, length: W },
+        );
+        const noise = logisticNoise(draws, members.length, N);
+        const { value, grads } = tf.variableGrads(
+          () =>
+            oneStepElbo(
+              model,
+              x,
+              context,
+              pick.matMul(variable).reshape([members.length, N, N]) as tf.Tensor3D,
+              noise,
+            ),
+          [variable],
+        );
+        adam.step([grads[variable.name]], refineRate, 0);
+        const loss = value.dataSync()[0];
+        tf.dispose([value, grads[variable.name], x, noise, ...(context ? [context] : [])]);
+        if (!Number.isFinite(loss)) {
+          throw new NumericalError(
+            `refineSteps: the loss is ${loss} at step ${step + 1} (shops ${first}…${first + G - 1})`,
+          );
+        }
+      }
+      logits.set(variable.dataSync() as Float32Array, first * N * N);
+    } finally {
+      adam.dispose();
+      variable.dispose();
+      pick.dispose();
     }
   }
-  return out;
+}
+
+/**
+ * Edge probabilities P(j → i) = 1 − q(z_ij = no edge) of every shop, N × N row-major per
+ * shop, zero diagonal: σ of {@link shopEdgeLogits} (or of the `logits` given).
+ */
+export function edgeProbabilities(
+  model: CausalmmmModel,
+  data: ShopSeries,
+  seed = 0,
+  logits: Float32Array = shopEdgeLogits(model, data, seed),
+): Float64Array[] {
+  const N = data.nodes;
+  return Array.from({ length: data.shops }, (_, s) => {
+    const scores = Float64Array.from(
+      logits.subarray(s * N * N, (s + 1) * N * N),
+      (l) => 1 / (1 + Math.exp(-l)),
+    );
+    for (let i = 0; i < N; i++) scores[i * N + i] = 0;
+    return scores;
+  });
 }
 
 /**
@@ -415,6 +525,8 @@ export function forecastShops(
   horizon: number,
   seed: number,
   knownChannels?: Float32Array,
+  /** [S · N · N] edge logits to use instead of the encoder's (e.g. refined ones). */
+  logits?: Float32Array,
 ): Float32Array {
   const { shops: S, nodes: N, steps: T } = data;
   const channels = model.shape.channelIndices;
@@ -445,9 +557,14 @@ export function forecastShops(
     }
     const predicted = tf.tidy(() => {
       const { x, context } = batchTensors(data, batch);
-      const logits =
-        model.options.graph === 'learned' ? model.edgeLogits(model.encoderInput(x), mode) : undefined;
-      const edges = model.edgeWeights(logits, logisticNoise(rng, B, N), model.options.evalEdges);
+      const given = logits?.subarray(start * N * N, (start + B) * N * N);
+      const shopLogits =
+        model.options.graph !== 'learned'
+          ? undefined
+          : given
+            ? tf.tensor3d(given, [B, N, N])
+            : model.edgeLogits(model.encoderInput(x), mode);
+      const edges = model.edgeWeights(shopLogits, logisticNoise(rng, B, N), model.options.evalEdges);
       const all = model.decode(x, edges, context, T, steps, noDropout, known);
       return all.slice([0, 0, T - 1], [B, N, horizon]).dataSync();
     });

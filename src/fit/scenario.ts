@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalmmmModel } from '../causalmmm/model.js';
 import { type SaveInfo, saveModel } from '../causalmmm/persist.js';
-import { logisticNoise, type ShopSeries } from '../causalmmm/train.js';
+import { logisticNoise, type ShopSeries, shopEdgeLogits } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
 
@@ -80,7 +80,7 @@ export interface ShopGraphs {
   weights: Float32Array;
 }
 
-/** Infers every shop's graph once, from its most recent encoder window. */
+/** Infers every shop's graph once, from its most recent encoder window (then refined, with `refineSteps`). */
 export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: number): ShopGraphs {
   const { shops: S, nodes: N, steps: T } = series;
   const rng = new Rng(seed).fork('fit/edges');
@@ -90,20 +90,18 @@ export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: num
   if (T < width) {
     throw new RangeError(`the model's encoder reads ${width} steps; the series have ${T}`);
   }
+  const learned = model.options.graph === 'learned' ? shopEdgeLogits(model, series, seed) : undefined;
   for (let start = 0; start < S; start += 64) {
     const B = Math.min(64, S - start);
     const [probs, w] = tf.tidy(() => {
-      const x = tf
-        .tensor3d(series.values.subarray(start * N * T, (start + B) * N * T), [B, N, T])
-        .slice([0, 0, T - width], [B, N, width]);
-      const logits =
-        model.options.graph === 'learned' ? model.edgeLogits(x, model.options.evalNorm) : undefined;
+      const logits = learned
+        ? tf.tensor3d(learned.subarray(start * N * N, (start + B) * N * N), [B, N, N])
+        : undefined;
       const noise = logisticNoise(rng, B, N);
       const mean = model.edgeWeights(logits, noise, 'mean');
       const used = model.edgeWeights(logits, noise, model.options.evalEdges);
       return [mean.dataSync() as Float32Array, used.dataSync() as Float32Array];
     });
-    model.discardPendingStatistics();
     weights.set(w, start * N * N);
     for (let b = 0; b < B; b++)
       probabilities.push(Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N)));
