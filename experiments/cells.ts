@@ -43,9 +43,12 @@ export interface RunIdentity {
 
 /**
  * The resume key of a cell: a hash of the dataset spec (as written, without its display name),
- * the method, its options with defaults filled in, the seed, the forecast protocol (horizon,
- * horizons), the code version and the backend. Display names (dataset `name`, method `label`)
- * are left out, so renaming a row does not recompute it.
+ * the method, the options that differ from the method's defaults, the seed, the forecast
+ * protocol (horizon, horizons) and the backend. Display names (dataset `name`, method `label`)
+ * are left out, so renaming a row does not recompute it; so are options at their defaults, so
+ * a new option (whose default keeps the old behaviour) or a default spelt out does not either.
+ * The code version is not in the key but in the cell's record: the runner decides whether a
+ * cell finished by other code counts (see `RunOptions.reuseOtherCode`).
  */
 export function cellKey(
   config: ExperimentConfig,
@@ -64,7 +67,6 @@ export function cellKey(
     seed,
     split,
     protocol: split ? forecastProtocol(config) : { horizon: config.horizon, horizons: config.horizons },
-    codeVersion: identity.codeVersion,
     backend: identity.backend,
   });
   return createHash('sha256')
@@ -84,6 +86,8 @@ export function planCells(
     method: { name: string; produces: readonly string[] };
     label: string;
     options: Record<string, unknown>;
+    /** The options that differ from the method's defaults (what the key hashes; all of them if absent). */
+    keyOptions?: Record<string, unknown>;
   }[],
   identity: RunIdentity,
 ): PlannedCell[] {
@@ -103,7 +107,15 @@ export function planCells(
             label: variant.label,
             options: variant.options,
             ...(split ? { split } : {}),
-            key: cellKey(config, datasetIndex, variant.method.name, variant.options, seed, identity, split),
+            key: cellKey(
+              config,
+              datasetIndex,
+              variant.method.name,
+              variant.keyOptions ?? variant.options,
+              seed,
+              identity,
+              split,
+            ),
           });
         }
       }

@@ -66,6 +66,11 @@ export interface ResultsFile {
    * config's experiment.
    */
   overrides?: RunOverrides;
+  /**
+   * Cells resumed from other code versions (`run --reuse-other-code`): version → number of
+   * cells; absent when every cell was computed by `codeVersion`.
+   */
+  otherCode?: Record<string, number>;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
   /** Metrics the tables and figures show (the config's `metrics`). */

@@ -60,6 +60,18 @@ export interface MethodVariant {
   method: Method;
   label: string;
   options: Record<string, unknown>;
+  /** `options` without the entries equal to the method's defaults: what a cell's key hashes (all of `options` if absent). */
+  keyOptions?: Record<string, unknown>;
+}
+
+/** `options` without the entries equal to `method`'s defaults (all of them when it has required options). */
+function nonDefaultOptions(method: Method, options: Record<string, unknown>): Record<string, unknown> {
+  const defaults = method.options.safeParse({});
+  if (!defaults.success) return options;
+  const base = defaults.data as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(base[k])),
+  );
 }
 
 /** Expands an entry's option grid (cartesian product) into variants with validated options. */
@@ -77,10 +89,12 @@ export function expandMethodSpec(spec: MethodSpec): MethodVariant[] {
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(',');
     const base = spec.label ?? spec.method;
+    const options = method.options.parse({ ...spec.options, ...point }) as Record<string, unknown>;
     return {
       method,
       label: gridText ? `${base}(${gridText})` : base,
-      options: method.options.parse({ ...spec.options, ...point }) as Record<string, unknown>,
+      options,
+      keyOptions: nonDefaultOptions(method, options),
     };
   });
 }
@@ -272,6 +286,13 @@ export interface RunOptions {
   cellsDir?: string;
   /** Recompute cells even when `cellsDir` holds them. */
   force?: boolean;
+  /**
+   * Resume also the cells that another code version (commit) finished. Off by default: a
+   * cell from other code is recomputed, since the code may compute it differently. On, for a
+   * long grid whose run spans commits that leave its methods' numbers alone (the drift check
+   * is how to know); the reused cells' versions are reported and kept in results.json.
+   */
+  reuseOtherCode?: boolean;
   /** Run only this shard's cells (see experiments/cells.ts shardCells). */
   shard?: Shard;
   /**
@@ -312,15 +333,24 @@ export async function runExperiment(
   const data = loadCellData(config, cells);
 
   const finished = new Map<number, CellResult>();
+  /** Cells reused from other code versions: version → count. */
+  const otherCode = new Map<string, number>();
   const { cellsDir } = options;
   if (cellsDir) {
     removeStaleTemps(cellsDir);
     if (!options.force) {
       for (const cell of cells) {
         const record = findCellRecord(cellsDir, cell.key);
-        if (record) finished.set(cell.index, { ...record.cell, ...identityOf(cell) });
+        if (!record || (record.codeVersion !== version && !options.reuseOtherCode)) continue;
+        finished.set(cell.index, { ...record.cell, ...identityOf(cell) });
+        if (record.codeVersion !== version)
+          otherCode.set(record.codeVersion, (otherCode.get(record.codeVersion) ?? 0) + 1);
       }
     }
+  }
+  if (otherCode.size > 0) {
+    const list = [...otherCode].map(([v, n]) => `${n} by ${v}`).join(', ');
+    (options.log ?? (() => {}))(`reusing cells finished by other code (--reuse-other-code): ${list}`);
   }
   const todo = cells.filter((cell) => !finished.has(cell.index));
   const workers = Math.max(1, Math.min(options.workers ?? 1, todo.length));
@@ -386,6 +416,7 @@ export async function runExperiment(
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
     ...(config.overrides ? { overrides: config.overrides } : {}),
+    ...(otherCode.size > 0 ? { otherCode: Object.fromEntries(otherCode) } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),

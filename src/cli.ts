@@ -35,6 +35,7 @@ interface RunArgs {
   workers: number;
   shard?: string;
   force: boolean;
+  reuseOtherCode: boolean;
   localStart: boolean;
   seeds?: number;
   maxShops?: number;
@@ -74,9 +75,11 @@ async function runCommand(args: RunArgs): Promise<void> {
   const results = await runExperiment(config, {
     backend: args.backend as BackendChoice | undefined,
     progress: progressFor(process.stderr),
+    log: stderr,
     workers,
     shard,
     force: args.force,
+    reuseOtherCode: args.reuseOtherCode,
     localStart: args.localStart,
     cellsDir: path.join(outDir, 'cells'),
   });
@@ -173,6 +176,12 @@ export async function main(argv: string[]): Promise<void> {
             type: 'boolean',
             default: false,
             describe: 'recompute cells already finished in DIR/cells/',
+          })
+          .option('reuse-other-code', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'resume also cells that another code version (commit) finished; by default they are recomputed (listed in results.json as otherCode)',
           })
           .option('seeds', {
             type: 'number',

@@ -84,6 +84,32 @@ describe('runner at scale', () => {
     const forced = recorder();
     await runExperiment(config(), { cellsDir, progress: forced.progress, force: true });
     expect(ranCells(forced.lines)).toBe(12);
+
+    // Two cells finished by another commit: recomputed by default, reused (and reported) on request.
+    for (const key of keys.slice(0, 2)) {
+      const file = cellFile(cellsDir, key);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), codeVersion: 'older' }),
+      );
+    }
+    const logged: string[] = [];
+    const reused = recorder();
+    const d = await runExperiment(config(), {
+      cellsDir,
+      progress: reused.progress,
+      reuseOtherCode: true,
+      log: (line) => logged.push(line),
+    });
+    expect(ranCells(reused.lines)).toBe(0);
+    expect(d.otherCode).toEqual({ older: 2 });
+    expect(logged.join('\n')).toContain('2 by older');
+    const recomputed = recorder();
+    const e = await runExperiment(config(), { cellsDir, progress: recomputed.progress });
+    expect(ranCells(recomputed.lines)).toBe(2);
+    expect(e.otherCode).toBeUndefined();
+    expect(JSON.parse(readFileSync(cellFile(cellsDir, keys[0]), 'utf8')).codeVersion).toBe(codeVersion());
+    expect(numbers(e.cells)).toBe(numbers(a.cells));
   });
 
   it('splits the grid into disjoint shards that merge back into the whole run', async () => {
@@ -131,8 +157,26 @@ describe('runner at scale', () => {
     expect(planCells(renamed, renamed.methods.flatMap(expandMethodSpec), identity).map((c) => c.key)).toEqual(
       keys,
     );
-    const otherCode = planCells(config(), variants, { ...identity, codeVersion: 'v2' }).map((c) => c.key);
-    expect(otherCode.filter((k) => keys.includes(k))).toEqual([]);
+    // The code version lives in the cell's record, not its key (the runner decides what to reuse).
+    expect(planCells(config(), variants, { ...identity, codeVersion: 'v2' }).map((c) => c.key)).toEqual(keys);
+    expect(planCells(config(), variants, { ...identity, backend: 'wasm' })[0].key).not.toBe(keys[0]);
+    // Options at their defaults are not in the key: spelling one out, or a new option with a
+    // default, leaves it alone; a value off the default changes it.
+    const spelt = parseExperimentConfig(
+      yaml.replace('options: { lag: 90 }', 'options: { lag: 90, test: conditional, fdr: 0.05 }'),
+      path.join(repoRoot, 'configs/scale-test.yaml'),
+    );
+    expect(planCells(spelt, spelt.methods.flatMap(expandMethodSpec), identity).map((c) => c.key)).toEqual(
+      keys,
+    );
+    const changed = parseExperimentConfig(
+      yaml.replace('options: { lag: 90 }', 'options: { lag: 90, fdr: 0.1 }'),
+      path.join(repoRoot, 'configs/scale-test.yaml'),
+    );
+    const changedKeys = planCells(changed, changed.methods.flatMap(expandMethodSpec), identity).map(
+      (c) => c.key,
+    );
+    expect(changedKeys.filter((k) => !keys.includes(k))).toHaveLength(4);
     const longer = parseExperimentConfig(
       yaml.replace('horizon: 5', 'horizon: 6'),
       path.join(repoRoot, 'configs/x.yaml'),
