@@ -265,8 +265,11 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     logRead();
     log(`training ${args.method} on ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
     const started = performance.now();
-    ({ model, training } = method.train(panel, options, config.seed, log));
-    log(`training: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const trained = method.train(panel, options, config.seed, log);
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    model = trained.model;
+    training = { ...trained.training, seconds };
+    log(`training: ${seconds.toFixed(1)} s`);
   }
   const method = model.method;
   const caveat = fitMethod(method, '--method').caveat;

@@ -29,6 +29,7 @@ export interface FitMethod {
   caveat?: string;
   /** The model's {@link ScenarioModel.readSteps} under these (parsed) options, known before training. */
   readSteps(options: unknown): number;
+  /** Trains on every shop of the panel; `training` is the record `fit` keeps (it adds the wall time). */
   train(
     panel: Panel,
     options: unknown,
@@ -47,7 +48,6 @@ function neuralFitMethod(name: string, schema: z.ZodType): FitMethod {
     train(panel, raw, seed, log) {
       const options = raw as CausalmmmOptions;
       const series = prepareSeries(panel, options.scale);
-      const started = performance.now();
       const trained = trainCausalmmm(
         series,
         options,
@@ -66,7 +66,6 @@ function neuralFitMethod(name: string, schema: z.ZodType): FitMethod {
           trainShops: trained.trainShops,
           valShops: trained.valShops,
           finalLoss: trained.history.at(-1)?.loss,
-          seconds: secondsSince(started),
         },
       };
     },
@@ -76,8 +75,6 @@ function neuralFitMethod(name: string, schema: z.ZodType): FitMethod {
     },
   };
 }
-
-const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
 
 export const FIT_METHODS: Record<string, FitMethod> = {
   causalmmm: neuralFitMethod('causalmmm', causalmmm.options),
@@ -89,11 +86,9 @@ export const FIT_METHODS: Record<string, FitMethod> = {
     readSteps: (options) => (options as VarFitOptions).lag,
     train(panel, raw, _seed, _log) {
       const options = raw as VarFitOptions;
-      const started = performance.now();
-      const params = fitVarParameters(panel, options);
       return {
-        model: new VarScenarioModel(panel, options, params),
-        training: { shops: panel.shops, seconds: secondsSince(started) },
+        model: new VarScenarioModel(panel, options, fitVarParameters(panel, options)),
+        training: { shops: panel.shops },
       };
     },
     load: loadVarModel,
