@@ -152,9 +152,10 @@ export class VarScenarioModel implements ScenarioModel {
         throw new RangeError(`scenario reads observed steps [${sc.start}, ${sc.start + R}) of ${T}`);
       }
       const coef = this.params.coef.subarray(s * P * N, (s + 1) * P * N);
-      const cut = sc.cut?.length ? coef.slice() : coef;
+      // The shop's coefficients with the scenario's cut edges zeroed (a copy only when it cuts).
+      const used = sc.cut?.length ? coef.slice() : coef;
       for (const [cause, effect] of sc.cut ?? []) {
-        for (let l = 1; l <= K; l++) cut[(1 + cause * K + (l - 1)) * N + effect] = 0;
+        for (let l = 1; l <= K; l++) used[(1 + cause * K + (l - 1)) * N + effect] = 0;
       }
       const at = (n: number) => s * N + n;
       const toZ = (n: number, x: number) =>
@@ -172,9 +173,9 @@ export class VarScenarioModel implements ScenarioModel {
       for (let t = R; t < L; t++) {
         for (let i = 0; i < N; i++) {
           if (position[i] >= 0) continue;
-          let v = cut[i];
+          let v = used[i];
           for (let j = 0; j < N; j++) {
-            for (let l = 1; l <= K; l++) v += cut[(1 + j * K + (l - 1)) * N + i] * zs[j * L + t - l];
+            for (let l = 1; l <= K; l++) v += used[(1 + j * K + (l - 1)) * N + i] * zs[j * L + t - l];
           }
           zs[i * L + t] = v;
         }
