@@ -30,7 +30,7 @@ import {
   type WhatIfResult,
   whatIf,
 } from './analyse.js';
-import { fitMethod, fitMethodOptions, loadFitModel } from './methods.js';
+import { type FitMethod, fitMethod, loadFitModel } from './methods.js';
 import {
   contributionsFile,
   curvesSvg,
@@ -88,8 +88,14 @@ export function readFitConfig(file: string | undefined): FitConfig {
   return parseOrThrow(fitConfigSchema, raw, file);
 }
 
-/** The analyses' settings from a fit config, for a model of `method` reading `readSteps` steps. */
-function settingsOf(config: FitConfig, method: string, readSteps: number, source: string): AnalysisSettings {
+/** The analyses' settings from a fit config, for a model of `method` (`fit`) reading `readSteps` steps. */
+function settingsOf(
+  config: FitConfig,
+  method: string,
+  fit: FitMethod,
+  readSteps: number,
+  source: string,
+): AnalysisSettings {
   const { points, max } = config.curve;
   if (config.warmup < readSteps) {
     throw new UserError(
@@ -106,7 +112,7 @@ function settingsOf(config: FitConfig, method: string, readSteps: number, source
     warmup: config.warmup,
     contributionWindow: config.contributionWindow,
     curveFactors: Array.from({ length: points }, (_, i) => (max * i) / (points - 1)),
-    edgeThreshold: config.edgeThreshold ?? fitMethod(method, '--method').edgeThreshold,
+    edgeThreshold: config.edgeThreshold ?? fit.edgeThreshold,
   };
 }
 
@@ -237,11 +243,12 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
   let model: ScenarioModel;
   let training: Record<string, unknown> | undefined;
   let settings: AnalysisSettings;
+  let fit: FitMethod;
   await initBackend('auto');
   if (args.model) {
     const modelDir = modelFolder(args.model);
     const loaded = loadFitModel(modelDir);
-    model = loaded.model;
+    ({ model, fit } = loaded);
     const { meta } = loaded.folder;
     try {
       checkSameSchema(meta, modelDir, panel, args.data);
@@ -250,7 +257,7 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
           `${args.data}: ${panel.steps} steps per shop; the model in ${modelDir} reads ${model.minSteps}`,
         );
       }
-      settings = settingsOf(config, meta.method, model.readSteps, configSource);
+      settings = settingsOf(config, meta.method, fit, model.readSteps, configSource);
     } catch (err) {
       model.dispose();
       throw err;
@@ -259,20 +266,20 @@ export async function runFit(args: FitArgs): Promise<FitSummary> {
     logRead();
     log(`loaded ${modelDir} (${meta.method}, trained on ${meta.shops.length} shops)`);
   } else {
-    const method = fitMethod(args.method, '--method');
-    const options = fitMethodOptions(args.method, config.options, configSource);
-    settings = settingsOf(config, args.method, method.readSteps(options), configSource);
+    fit = fitMethod(args.method, '--method');
+    const options = parseOrThrow(fit.options, config.options, `${configSource}: options`);
+    settings = settingsOf(config, args.method, fit, fit.readSteps(options), configSource);
     logRead();
     log(`training ${args.method} on ${panel.shops} shops × ${panel.nodeCount} nodes × ${panel.steps} steps`);
     const started = performance.now();
-    const trained = method.train(panel, options, config.seed, log);
+    const trained = fit.train(panel, options, config.seed, log);
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     model = trained.model;
     training = { ...trained.training, seconds };
     log(`training: ${seconds.toFixed(1)} s`);
   }
   const method = model.method;
-  const caveat = fitMethod(method, '--method').caveat;
+  const { caveat } = fit;
   try {
     training = {
       ...training,
@@ -455,7 +462,7 @@ export async function runWhatIf(args: WhatIfArgs): Promise<WhatIfResult> {
     throw new UserError('--spend: name at least one change, e.g. --spend search=+20%');
   const dir = modelFolder(args.model);
   await initBackend('auto');
-  const { model, folder } = loadFitModel(dir);
+  const { model, folder, fit } = loadFitModel(dir);
   try {
     const { meta, panel } = folder;
     const s = panel.shopIds.indexOf(args.shop);
@@ -484,6 +491,7 @@ export async function runWhatIf(args: WhatIfArgs): Promise<WhatIfResult> {
     const settings = settingsOf(
       fitConfigSchema.parse({ horizon, warmup: fitInfo.warmup, edgeThreshold: fitInfo.edgeThreshold }),
       meta.method,
+      fit,
       model.readSteps,
       path.join(dir, 'model.json'),
     );

@@ -10,7 +10,6 @@ import { loadCausalmmmFolder, type ModelFolder, readModelFolder } from '../causa
 import { prepareSeries, trainCausalmmm } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
-import { parseOrThrow } from '../validation.js';
 import { CausalmmmScenarioModel, type ScenarioModel } from './scenario.js';
 import {
   fitVarParameters,
@@ -101,14 +100,9 @@ export function fitMethod(name: string, source: string): FitMethod {
   return method;
 }
 
-/** Checks the fit config's `options` against the method's schema. */
-export function fitMethodOptions(name: string, raw: Record<string, unknown>, source: string): unknown {
-  return parseOrThrow(fitMethod(name, '--method').options, raw, `${source}: options`);
-}
-
-/** Loads the model of a model folder, whichever method wrote it. */
-export function loadFitModel(dir: string): { model: ScenarioModel; folder: ModelFolder } {
+/** Loads the model of a model folder, whichever method (`fit`) wrote it. */
+export function loadFitModel(dir: string): { model: ScenarioModel; folder: ModelFolder; fit: FitMethod } {
   const folder = readModelFolder(dir);
-  const method = fitMethod(folder.meta.method, `${dir}/model.json: method`);
-  return { model: method.load(folder), folder };
+  const fit = fitMethod(folder.meta.method, `${dir}/model.json: method`);
+  return { model: fit.load(folder), folder, fit };
 }

@@ -123,6 +123,13 @@ export interface Scenario {
   cut?: readonly (readonly [number, number])[];
 }
 
+/** Refuses a scenario whose observed steps [start, start + truthSteps) fall outside the T observed. */
+export function checkObservedSteps(sc: Scenario, T: number): void {
+  if (sc.start < 0 || sc.start + sc.truthSteps > T) {
+    throw new RangeError(`scenario reads observed steps [${sc.start}, ${sc.start + sc.truthSteps}) of ${T}`);
+  }
+}
+
 /** Floats of the pair tensors one decoder pass may hold at once (the tape of a tidy keeps every step). */
 const PAIR_BUDGET = 1.5e7;
 
@@ -156,9 +163,7 @@ export function runScenarios(
     const edges = new Float32Array(B * N * N);
     const context = k > 0 && series.context ? new Float32Array(B * k) : undefined;
     for (const [b, sc] of batch.entries()) {
-      if (sc.start < 0 || sc.start + K > T) {
-        throw new RangeError(`scenario reads observed steps [${sc.start}, ${sc.start + K}) of ${T}`);
-      }
+      checkObservedSteps(sc, T);
       for (let n = 0; n < N; n++) {
         const row = (sc.shop * N + n) * T + sc.start;
         x.set(series.values.subarray(row, row + K), (b * N + n) * L);

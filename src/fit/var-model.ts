@@ -35,7 +35,7 @@ import { type ModelFolder, type SaveInfo, writeModelFolder } from '../causalmmm/
 import type { Panel } from '../data/panel.js';
 import { benjaminiHochbergLog10Q } from '../stats/fdr.js';
 import { parseOrThrow } from '../validation.js';
-import type { Scenario, ScenarioModel, ShopGraphs } from './scenario.js';
+import { checkObservedSteps, type Scenario, type ScenarioModel, type ShopGraphs } from './scenario.js';
 
 export const varFitOptions = z.strictObject({
   /** Lag order K of the VAR. */
@@ -148,9 +148,7 @@ export class VarScenarioModel implements ScenarioModel {
     return scenarios.map((sc) => {
       const { shop: s, truthSteps: R, length: L } = sc;
       if (R < K) throw new RangeError(`scenario reads ${R} observed steps; the VAR needs its ${K} lags`);
-      if (sc.start < 0 || sc.start + R > T) {
-        throw new RangeError(`scenario reads observed steps [${sc.start}, ${sc.start + R}) of ${T}`);
-      }
+      checkObservedSteps(sc, T);
       const coef = this.params.coef.subarray(s * P * N, (s + 1) * P * N);
       // The shop's coefficients with the scenario's cut edges zeroed (a copy only when it cuts).
       const used = sc.cut?.length ? coef.slice() : coef;
