@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors.js';
+import { useFastWasmKernels } from './wasm-kernels.js';
 
 /** Backend preference: `auto` picks the fastest one that loads on this machine. */
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -51,6 +52,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<strin
     const registered = name === 'tensorflow' ? await loadNative() : name === 'wasm' ? await loadWasm() : true;
     if (registered && (await tf.setBackend(name).catch(() => false))) {
       await tf.ready();
+      if (name === 'wasm') useFastWasmKernels(true);
       return tf.getBackend();
     }
   }

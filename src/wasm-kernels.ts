@@ -1,0 +1,258 @@
+/**
+ * Replacements for four tfjs-backend-wasm 4.22 kernels that are slow in ways that dominate some of
+ * this project's models (scripts/bench-wasm-kernels.ts measures each against the original):
+ *
+ * - **Slice, SplitV, Unpack** start with `backend.readSync(x)`, which copies the whole input out
+ *   of the wasm heap into a fresh buffer — on every call, and once per output for SplitV and
+ *   Unpack, so `tf.unstack` over T steps is O(T²) in copies. The replacements view the input in
+ *   the heap (`typedArrayFromHeap`) and copy only the sliced rows; results are bit-identical.
+ * - **BatchMatMul** runs XNNPACK's GEMM only for one batch and no transposed operand; anything
+ *   else takes a scalar loop ~10× slower ([8, 90, 20] × [8, 20, 80]: 1.2 ms against 8 × 27 µs).
+ *   The replacement transposes explicitly (the wasm Transpose kernel), folds a batch of A into
+ *   its rows when B has one batch, and otherwise multiplies batch by batch on the fast path when
+ *   a batch is large enough to repay the per-call overhead. Results agree with the scalar loop up
+ *   to float32 summation order.
+ *
+ * String tensors, which do not live in the heap, and shapes these kernels do not handle keep the
+ * original kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The part of the wasm backend these kernels use (tfjs-backend-wasm does not export its type). */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Views = Float32Array | Int32Array | Uint8Array;
+
+function strides(shape: readonly number[]): number[] {
+  const result = new Array<number>(shape.length).fill(1);
+  for (let axis = shape.length - 2; axis >= 0; axis--) result[axis] = result[axis + 1] * shape[axis + 1];
+  return result;
+}
+
+/**
+ * Copies x[begin : begin + size] (any rank) into `out`, one contiguous innermost run at a time;
+ * trailing axes taken whole are merged into one run.
+ */
+function copySlice(
+  x: Views,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  out: Views,
+): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    out.set(x.subarray(0, 1));
+    return;
+  }
+  const xStrides = strides(shape);
+  // The innermost axes that are taken whole (and the first partial one) form one run.
+  let runAxis = rank - 1;
+  while (runAxis > 0 && size[runAxis] === shape[runAxis] && begin[runAxis] === 0) runAxis--;
+  const run = size.slice(runAxis).reduce((a, b) => a * b, 1);
+  const outer = size.slice(0, runAxis);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const index = new Array<number>(runAxis).fill(0);
+  let offsetOut = 0;
+  for (let r = 0; r < count; r++) {
+    let offsetIn = begin[runAxis] * xStrides[runAxis];
+    for (let axis = 0; axis < runAxis; axis++) offsetIn += (begin[axis] + index[axis]) * xStrides[axis];
+    out.set(x.subarray(offsetIn, offsetIn + run), offsetOut);
+    offsetOut += run;
+    for (let axis = runAxis - 1; axis >= 0; axis--) {
+      if (++index[axis] < outer[axis]) break;
+      index[axis] = 0;
+    }
+  }
+}
+
+/** One slice of `x` as a new wasm tensor; the input view is taken after the output exists, since allocating may grow (and detach) the heap. */
+function sliceInPlace(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  begin: number[],
+  size: number[],
+): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  if (size.every((s) => s > 0))
+    copySlice(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+  return out;
+}
+
+const originals = new Map<string, tf.KernelFunc>();
+let fast = false;
+
+/** The original wasm kernel `name` (valid once `useFastWasmKernels` has run). */
+function original(name: string): tf.KernelFunc {
+  return originals.get(name) as tf.KernelFunc;
+}
+
+/**
+ * Switches the wasm backend's Slice, SplitV, Unpack and BatchMatMul kernels to the replacements
+ * (`on`) or back to tfjs's own (for benchmarks and the equivalence tests). Call after the wasm
+ * backend is registered; a no-op where it is not.
+ */
+export function useFastWasmKernels(on: boolean): void {
+  if (originals.size === 0) {
+    const kernels = [...Object.keys(replacements), 'Transpose', 'Reshape'].map((name) =>
+      tf.getKernel(name, 'wasm'),
+    );
+    if (kernels.some((kernel) => !kernel)) return;
+    for (const kernel of kernels as tf.KernelConfig[]) originals.set(kernel.kernelName, kernel.kernelFunc);
+  }
+  if (on === fast) return;
+  fast = on;
+  for (const [name, replacement] of Object.entries(replacements)) {
+    const kernelFunc: tf.KernelFunc = on
+      ? (args) =>
+          (args.inputs.x ?? args.inputs.value ?? args.inputs.a)?.dtype === 'string'
+            ? original(name)(args)
+            : replacement(args)
+      : original(name);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  }
+}
+
+const replacements: Record<string, tf.KernelFunc> = {
+  Slice: ({ inputs, attrs = {}, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const [begin, size] = tf.slice_util.parseSliceParams(
+      x as tf.Tensor,
+      attrs.begin as number | number[],
+      attrs.size as number | number[],
+    );
+    return sliceInPlace(backend as unknown as WasmBackend, x, begin, size);
+  },
+
+  SplitV: ({ inputs, attrs = {}, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(
+      x as tf.Tensor,
+      attrs.numOrSizeSplits as number | number[],
+      axis,
+    );
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const out = sliceInPlace(backend as unknown as WasmBackend, x, begin, size);
+      begin[axis] += s;
+      return out;
+    });
+  },
+
+  Unpack: ({ inputs, attrs = {}, backend }) => {
+    const value = inputs.value as tf.TensorInfo;
+    const rank = value.shape.length;
+    const axis = (attrs.axis as number) < 0 ? (attrs.axis as number) + rank : (attrs.axis as number);
+    const outShape = value.shape.filter((_, a) => a !== axis);
+    const begin = new Array<number>(rank).fill(0);
+    const size = [...value.shape];
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis] }, (_, i) => {
+      begin[axis] = i;
+      const out = sliceInPlace(backend as unknown as WasmBackend, value, begin, size);
+      return { ...out, shape: outShape };
+    });
+  },
+};
+
+/**
+ * Smallest multiply-adds per batch (M·K·N) for which the batch-by-batch loop beats the scalar
+ * kernel: a fast-path call costs ~10 µs of overhead, the scalar loop ~1 ns per multiply-add.
+ */
+const BATCH_LOOP_MIN_WORK = 16_384;
+
+function product(values: readonly number[]): number {
+  return values.reduce((a, b) => a * b, 1);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** x with its last two axes swapped, as a new tensor (the wasm Transpose kernel). */
+function swapLastAxes(backend: tf.KernelBackend, x: tf.TensorInfo): tf.TensorInfo {
+  const perm = x.shape.map((_, axis) => axis);
+  const rank = perm.length;
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return original('Transpose')({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+function reshapeInfo(backend: tf.KernelBackend, x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+  return original('Reshape')({ inputs: { x }, backend, attrs: { shape } }) as tf.TensorInfo;
+}
+
+/** A [M, K] × B [K, N] (both rank 2, untransposed): the XNNPACK path. */
+function fastMatMul(backend: tf.KernelBackend, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  return original('BatchMatMul')({
+    inputs: { a, b },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as tf.TensorInfo;
+}
+
+function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, attrs = {} } = args;
+  const backend = args.backend as tf.KernelBackend;
+  const wasm = backend as unknown as WasmBackend;
+  let a = inputs.a as tf.TensorInfo;
+  let b = inputs.b as tf.TensorInfo;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = product(outerA);
+  const batchB = product(outerB);
+  const transposeA = attrs.transposeA as boolean;
+  const transposeB = attrs.transposeB as boolean;
+  const M = a.shape[a.shape.length - (transposeA ? 1 : 2)];
+  const K = a.shape[a.shape.length - (transposeA ? 2 : 1)];
+  const N = b.shape[b.shape.length - (transposeB ? 2 : 1)];
+  const broadcastable = batchB === 1 || batchA === 1 || sameShape(outerA, outerB);
+  const loop = batchB > 1 && M * K * N >= BATCH_LOOP_MIN_WORK;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !broadcastable || (batchB > 1 && !loop)) {
+    return original('BatchMatMul')(args) as tf.TensorInfo;
+  }
+  const outer = batchB === 1 ? outerA : batchA === 1 ? outerB : outerA;
+  const temporaries: tf.TensorInfo[] = [];
+  const keep = (t: tf.TensorInfo) => {
+    temporaries.push(t);
+    return t;
+  };
+  try {
+    if (transposeA) a = keep(swapLastAxes(backend, a));
+    if (transposeB) b = keep(swapLastAxes(backend, b));
+    if (batchB === 1) {
+      // A's batches are rows of one [batchA·M, K] matrix.
+      const rows = keep(reshapeInfo(backend, a, [batchA * M, K]));
+      const product2d = keep(fastMatMul(backend, rows, keep(reshapeInfo(backend, b, [K, N]))));
+      return reshapeInfo(backend, product2d, [...outer, M, N]);
+    }
+    const out = wasm.makeOutput([...outer, M, N], 'float32');
+    const a3 = keep(reshapeInfo(backend, a, [batchA, M, K]));
+    const b3 = keep(reshapeInfo(backend, b, [batchB, K, N]));
+    const aSlice = batchA === 1 ? keep(reshapeInfo(backend, a3, [M, K])) : undefined;
+    for (let batch = 0; batch < batchB; batch++) {
+      const ai = aSlice ?? keep(sliceInPlace(wasm, a3, [batch, 0, 0], [1, M, K]));
+      const bi = keep(sliceInPlace(wasm, b3, [batch, 0, 0], [1, K, N]));
+      const ci = keep(
+        fastMatMul(
+          backend,
+          aSlice ? ai : keep(reshapeInfo(backend, ai, [M, K])),
+          keep(reshapeInfo(backend, bi, [K, N])),
+        ),
+      );
+      wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(ci), batch * M * N);
+    }
+    return out;
+  } finally {
+    for (const t of temporaries) wasm.disposeData(t.dataId);
+  }
+}
+
+replacements.BatchMatMul = batchMatMul as tf.KernelFunc;

@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { Rng } from '../src/rng.js';
+import { useFastWasmKernels } from '../src/wasm-kernels.js';
+
+/** Runs `f` with tfjs's own wasm kernels and with the in-place ones; returns both results as arrays. */
+function both(f: () => tf.Tensor | tf.Tensor[]): [number[][], number[][]] {
+  const run = (inPlace: boolean) => {
+    useFastWasmKernels(inPlace);
+    return tf.tidy(() => {
+      const out = f();
+      return (Array.isArray(out) ? out : [out]).map((t) => [...t.shape, -1, ...t.dataSync()]);
+    });
+  };
+  return [run(false), run(true)];
+}
+
+describe('replacement Slice, SplitV, Unpack and BatchMatMul kernels for tfjs-wasm', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+  afterAll(() => useFastWasmKernels(true));
+
+  it('slices every rank 1–5 exactly as tfjs does, for random begins and sizes', () => {
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 200; trial++) {
+      const rank = 1 + (trial % 5);
+      const shape = Array.from({ length: rank }, () => 1 + Math.floor(rng.uniform() * 5));
+      const begin = shape.map((s) => Math.floor(rng.uniform() * s));
+      const size = shape.map((s, a) =>
+        rng.uniform() < 0.3 ? -1 : Math.floor(rng.uniform() * (s - begin[a] + 1)),
+      );
+      const x = tf.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5),
+        shape,
+      );
+      const [original, inPlace] = both(() => x.slice(begin, size));
+      expect(inPlace, `shape ${shape} begin ${begin} size ${size}`).toEqual(original);
+      x.dispose();
+    }
+  });
+
+  it('splits and unstacks along every axis exactly as tfjs does, int32 included', () => {
+    const x = tf.range(0, 4 * 6 * 3 * 2).reshape([4, 6, 3, 2]);
+    const xi = tf.range(0, 24, 1, 'int32').reshape([2, 3, 4]);
+    for (let axis = 0; axis < 4; axis++) {
+      const [a, b] = both(() => tf.unstack(x, axis));
+      expect(b).toEqual(a);
+      const parts = axis === 1 ? [1, 2, 3] : axis === 2 ? 3 : 2;
+      const [c, d] = both(() => tf.split(x, parts, axis));
+      expect(d).toEqual(c);
+    }
+    const [e, f] = both(() => [...tf.split(xi, [1, 3], 2), ...tf.unstack(xi, 1)]);
+    expect(f).toEqual(e);
+    tf.dispose([x, xi]);
+  });
+
+  it('gives the same gradients through split and unstack, and leaks no tensor', () => {
+    const x = tf.tensor3d(
+      Array.from({ length: 2 * 3 * 8 }, (_, i) => Math.sin(i)),
+      [2, 3, 8],
+    );
+    const loss = (v: tf.Tensor) => {
+      const [a, , c] = tf.split(v, [2, 4, 2], 2);
+      const steps = tf.unstack(v.slice([0, 1, 0], [2, 2, 8]), 2);
+      return a.square().sum().add(c.mul(3).sum()).add(steps[5].mul(steps[2]).sum());
+    };
+    const [original, inPlace] = both(() => tf.grad(loss)(x));
+    expect(inPlace).toEqual(original);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      tf.grad(loss)(x);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
+  it('multiplies like tfjs for every transpose, batch and broadcast case, up to float32 rounding', () => {
+    const rng = new Rng(5);
+    const random = (shape: number[]) =>
+      tf.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+        shape,
+      );
+    // [outer A, outer B, M, K, N]: large enough for the batch loop, small (scalar loop), broadcasts.
+    const cases: [number[], number[], number, number, number][] = [
+      [[], [], 90, 20, 80],
+      [[8], [8], 90, 20, 80],
+      [[8], [], 90, 20, 80],
+      [[], [8], 90, 20, 80],
+      [[1], [8], 90, 20, 80],
+      [[2, 3], [2, 3], 40, 30, 20],
+      [[2, 3], [], 4, 5, 6],
+      [[128], [128], 1, 8, 16],
+      [[2, 1], [1, 3], 40, 30, 20],
+    ];
+    for (const [outerA, outerB, M, K, N] of cases) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const a = random([...outerA, ...(transposeA ? [K, M] : [M, K])]);
+          const b = random([...outerB, ...(transposeB ? [N, K] : [K, N])]);
+          const [[original], [replaced]] = both(() => tf.matMul(a, b, transposeA, transposeB));
+          const label = `${outerA}|${outerB} ${M}×${K}×${N} ${transposeA} ${transposeB}`;
+          expect(replaced.length, label).toBe(original.length);
+          expect(replaced.slice(0, replaced.indexOf(-1)), label).toEqual(
+            original.slice(0, original.indexOf(-1)),
+          );
+          const worst = Math.max(...original.map((v, i) => Math.abs(v - replaced[i]) / (1 + Math.abs(v))));
+          expect(worst, label).toBeLessThan(1e-5);
+          tf.dispose([a, b]);
+        }
+      }
+    }
+  });
+
+  it('leaks no tensor through a batched product and its gradient', () => {
+    const a = tf.randomNormal([8, 90, 20], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([8, 20, 80], 0, 1, 'float32', 2);
+    useFastWasmKernels(true);
+    const before = tf.memory().numTensors;
+    const dataBefore = tf.engine().backend.numDataIds();
+    tf.tidy(() => {
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).square().sum())([a, w]);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.engine().backend.numDataIds()).toBe(dataBefore);
+    tf.dispose([a, w]);
+  });
+});
