@@ -164,10 +164,10 @@ const replacements: Record<string, tf.KernelFunc> = {
 };
 
 /**
- * Smallest multiply-adds per batch (M·K·N) for which the batch-by-batch loop beats the scalar
- * kernel: a fast-path call costs ~10 µs of overhead, the scalar loop ~1 ns per multiply-add.
+ * Smallest multiply-adds per fast-path call (M·K·N) worth leaving the scalar kernel for: a call,
+ * or an explicit transpose, costs ~10 µs of overhead; the scalar loop ~1 ns per multiply-add.
  */
-const BATCH_LOOP_MIN_WORK = 16_384;
+const FAST_PATH_MIN_WORK = 16_384;
 
 function product(values: readonly number[]): number {
   return values.reduce((a, b) => a * b, 1);
@@ -214,8 +214,8 @@ function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const K = a.shape[a.shape.length - (transposeA ? 2 : 1)];
   const N = b.shape[b.shape.length - (transposeB ? 2 : 1)];
   const broadcastable = batchB === 1 || batchA === 1 || sameShape(outerA, outerB);
-  const loop = batchB > 1 && M * K * N >= BATCH_LOOP_MIN_WORK;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !broadcastable || (batchB > 1 && !loop)) {
+  const workPerCall = (batchB === 1 ? batchA : 1) * M * K * N;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !broadcastable || workPerCall < FAST_PATH_MIN_WORK) {
     return original('BatchMatMul')(args) as tf.TensorInfo;
   }
   const outer = batchB === 1 ? outerA : batchA === 1 ? outerB : outerA;
