@@ -126,6 +126,9 @@ export function reportHtml(
   const shrunk = results.overrides
     ? `<p><strong>${escapeHtml(describeOverrides(results.overrides))}</strong></p>`
     : '';
+  const partial = results.unfinished
+    ? `<p><strong>${escapeHtml(`Partial: ${results.cells.length} of ${results.cells.length + results.unfinished} cells finished; the tables and figures cover those.`)}</strong></p>`
+    : '';
   const failures = failed.length
     ? `<h2>Failed cells</h2><ul>${failed
         .map((c) => `<li>${escapeHtml(`${c.dataset} · ${c.label} · seed ${c.seed}: ${c.error ?? ''}`)}</li>`)
@@ -151,7 +154,7 @@ figcaption { color: #555; font-size: 12px; }
 <body>
 <h1>${escapeHtml(results.experiment)}</h1>
 <p>${results.cells.length} cells · ${failed.length} failed · backend ${escapeHtml(results.backend)} · code ${escapeHtml(results.codeVersion)} · ${escapeHtml(results.createdAt)} · config <code>${escapeHtml(results.config ?? '')}</code></p>
-${shrunk}${protocol}
+${shrunk}${partial}${protocol}
 <h2>Tables</h2>
 ${htmlTables(rows, tableMetrics)}
 ${simpleMarkdownHtml(comparisonMarkdown(compareWithBaselines(results.cells)))}

@@ -71,6 +71,12 @@ export interface ResultsFile {
    * cells; absent when every cell was computed by `codeVersion`.
    */
   otherCode?: Record<string, number>;
+  /**
+   * Grid cells (of this shard) not finished when the results were written with
+   * `run --finished-only`, which reports a run still going without running anything: the
+   * tables, figures and tests cover the finished cells only. Absent for a complete run.
+   */
+  unfinished?: number;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
   /** Metrics the tables and figures show (the config's `metrics`). */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../src/backend.js';
 import { initBackend } from '../src/backend.js';
 import type { Panel } from '../src/data/panel.js';
-import { NumericalError } from '../src/errors.js';
+import { NumericalError, UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io.js';
 import type { Method, MethodOutput, TrainingProgress } from '../src/methods/method.js';
 import { getMethod } from '../src/methods/registry.js';
@@ -296,6 +296,11 @@ export interface RunOptions {
   /** Run only this shard's cells (see experiments/cells.ts shardCells). */
   shard?: Shard;
   /**
+   * Run nothing: the results hold the cells already finished in `cellsDir` and count the
+   * others as `unfinished` (a look at a long run while it goes, or after it stopped).
+   */
+  finishedOnly?: boolean;
+  /**
    * With a pool, run cells in this process too until the first worker is ready (default true);
    * false sends every cell to a worker process.
    */
@@ -352,7 +357,11 @@ export async function runExperiment(
     const list = [...otherCode].map(([v, n]) => `${n} by ${v}`).join(', ');
     (options.log ?? (() => {}))(`reusing cells finished by other code (--reuse-other-code): ${list}`);
   }
-  const todo = cells.filter((cell) => !finished.has(cell.index));
+  const unfinished = cells.filter((cell) => !finished.has(cell.index));
+  if (options.finishedOnly && finished.size === 0) {
+    throw new UserError(`${cellsDir ?? 'no cells folder'}: no finished cell of this config to report`);
+  }
+  const todo = options.finishedOnly ? [] : unfinished;
   const workers = Math.max(1, Math.min(options.workers ?? 1, todo.length));
   progress.begin({ experiment: config.experiment, total: cells.length, done: finished.size, workers });
 
@@ -417,10 +426,11 @@ export async function runExperiment(
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
     ...(config.overrides ? { overrides: config.overrides } : {}),
     ...(otherCode.size > 0 ? { otherCode: Object.fromEntries(otherCode) } : {}),
+    ...(todo.length < unfinished.length ? { unfinished: unfinished.length } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),
-    cells: cells.map((cell) => finished.get(cell.index)!),
+    cells: cells.flatMap((cell) => finished.get(cell.index) ?? []),
   };
 }
 

@@ -36,6 +36,7 @@ interface RunArgs {
   shard?: string;
   force: boolean;
   reuseOtherCode: boolean;
+  finishedOnly: boolean;
   localStart: boolean;
   seeds?: number;
   maxShops?: number;
@@ -63,6 +64,9 @@ function reportWritten(results: ResultsFile, outDir: string, markdown: string): 
 
 async function runCommand(args: RunArgs): Promise<void> {
   const workers = checkWorkers(args.workers);
+  if (args.finishedOnly && args.force) {
+    throw new UserError('--finished-only runs nothing, so --force has nothing to recompute: use one of them');
+  }
   const shard = args.shard === undefined ? undefined : parseShard(args.shard);
   const config = shrinkConfig(loadExperimentConfig(args.config), {
     seeds: args.seeds,
@@ -80,9 +84,15 @@ async function runCommand(args: RunArgs): Promise<void> {
     shard,
     force: args.force,
     reuseOtherCode: args.reuseOtherCode,
+    finishedOnly: args.finishedOnly,
     localStart: args.localStart,
     cellsDir: path.join(outDir, 'cells'),
   });
+  if (results.unfinished) {
+    stderr(
+      `${results.unfinished} of ${results.cells.length + results.unfinished} cells are unfinished: the tables cover the finished ones (resume with the same command without --finished-only)`,
+    );
+  }
   reportWritten(results, outDir, await writeOutputs(results, outDir, config.metrics));
 }
 
@@ -182,6 +192,12 @@ export async function main(argv: string[]): Promise<void> {
             default: false,
             describe:
               'resume also cells that another code version (commit) finished; by default they are recomputed (listed in results.json as otherCode)',
+          })
+          .option('finished-only', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'run nothing: write results.json, the tables, figures and report from the cells already finished in DIR/cells (results.json counts the rest as unfinished)',
           })
           .option('seeds', {
             type: 'number',

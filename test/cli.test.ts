@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNpyDir } from '../src/data/npy-dir.js';
@@ -28,6 +28,35 @@ describe('causalmmm CLI', () => {
     expect(readFileSync(path.join(out, 'table.csv'), 'utf8')).toMatch(
       /^dataset,method,metric,mean,std,n,failed,split\nvar,granger-var,/,
     );
+  });
+
+  it('reports a run that has not finished from its finished cells, running nothing (--finished-only)', () => {
+    const dir = tmp();
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(
+      config,
+      `experiment: cli-partial\nbackend: cpu\nseeds: 2\ndatasets:\n  - kind: simulate\n    simulate: { preset: var, shops: 2, steps: 300 }\nmethods:\n  - method: granger-var\n`,
+    );
+    const out = path.join(dir, 'out');
+    const none = cli(['run', config, '--out', out, '--finished-only']);
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+    expect(none.stderr).toMatch(/no finished cell/);
+    expect(existsSync(out)).toBe(false);
+    expect(cli(['run', config, '--out', out, '--finished-only', '--force']).code).toBe(2);
+
+    expect(cli(['run', config, '--out', out]).code).toBe(0);
+    const cells = path.join(out, 'cells');
+    rmSync(path.join(cells, readdirSync(cells)[0]));
+    const look = cli(['run', config, '--out', out, '--finished-only']);
+    expect(look.code).toBe(0);
+    expect(look.stderr).not.toMatch(/\[\d\/2\]/);
+    expect(look.stderr).toContain('1 of 2 cells are unfinished');
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.unfinished).toBe(1);
+    expect(results.cells).toHaveLength(1);
+    expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('Partial: 1 of 2 cells finished');
+    expect(readdirSync(cells)).toHaveLength(1);
   });
 
   it('answers a bad config with one line naming the field, exit code 2 and no output folder', () => {

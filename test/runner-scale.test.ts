@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ describe('runner at scale', () => {
     expect(two.cells.map((c) => c.shops)).toEqual(one.cells.map((c) => c.shops));
   });
 
-  it('writes one file per cell, skips finished cells on a rerun, recomputes with force or a damaged file', async () => {
+  it('writes one file per cell, skips finished cells on a rerun, reports the finished ones alone, recomputes with force or a damaged file', async () => {
     const cellsDir = path.join(tempDir('causalmmm-resume-'), 'cells');
     const first = recorder();
     const a = await runExperiment(config(), { cellsDir, progress: first.progress });
@@ -80,6 +80,25 @@ describe('runner at scale', () => {
     expect(ranCells(third.lines)).toBe(1);
     expect(readdirSync(cellsDir)).toHaveLength(12);
     expect(numbers(c.cells)).toBe(numbers(a.cells));
+
+    // A look at an unfinished run: the finished cells only, nothing run, the rest counted.
+    for (const key of keys.slice(5, 8)) rmSync(cellFile(cellsDir, key));
+    const look = recorder();
+    const partial = await runExperiment(config(), { cellsDir, progress: look.progress, finishedOnly: true });
+    expect(ranCells(look.lines)).toBe(0);
+    expect(partial.unfinished).toBe(3);
+    expect(readdirSync(cellsDir)).toHaveLength(9);
+    const lookedAt = new Set(
+      partial.cells.map((cell) => JSON.stringify([cell.dataset, cell.label, cell.seed])),
+    );
+    expect(numbers(partial.cells)).toBe(
+      numbers(a.cells.filter((cell) => lookedAt.has(JSON.stringify([cell.dataset, cell.label, cell.seed])))),
+    );
+    expect(lookedAt.size).toBe(9);
+    const resumed = recorder();
+    const whole = await runExperiment(config(), { cellsDir, progress: resumed.progress });
+    expect(ranCells(resumed.lines)).toBe(3);
+    expect(whole.unfinished).toBeUndefined();
 
     const forced = recorder();
     await runExperiment(config(), { cellsDir, progress: forced.progress, force: true });
