@@ -5,6 +5,7 @@ import {
   assertFiniteLoss,
   EarlyStopping,
   groupSoftThreshold,
+  tanhViaSigmoid,
   uniformVariable,
 } from '../src/methods/neural.js';
 import { checkSteps, mapShops } from '../src/methods/series.js';
@@ -36,7 +37,8 @@ export type ClstmOptions = z.output<typeof clstmOptions>;
 
 /**
  * Windows of one shop: starts s = 0, stride, …; inputs x[s … s + C − 1], targets x[s + 1 … s + C].
- * Returns per step c the inputs [W, N] and targets [W, N], row-major.
+ * Returns inputs [C·W, N] and targets [C·W, N] (row-major), step-major: row c·W + w is step c of
+ * window w.
  */
 function windows(x: Float64Array, N: number, T: number, C: number, maxWindows: number) {
   const available = T - C;
@@ -44,19 +46,15 @@ function windows(x: Float64Array, N: number, T: number, C: number, maxWindows: n
   const starts: number[] = [];
   for (let s = 0; s < available; s += stride) starts.push(s);
   const W = starts.length;
-  const inputs: Float32Array[] = [];
-  const targets: Float32Array[] = [];
+  const inputs = new Float32Array(C * W * N);
+  const targets = new Float32Array(C * W * N);
   for (let c = 0; c < C; c++) {
-    const xin = new Float32Array(W * N);
-    const y = new Float32Array(W * N);
     starts.forEach((s, w) => {
       for (let n = 0; n < N; n++) {
-        xin[w * N + n] = x[n * T + s + c];
-        y[w * N + n] = x[n * T + s + c + 1];
+        inputs[(c * W + w) * N + n] = x[n * T + s + c];
+        targets[(c * W + w) * N + n] = x[n * T + s + c + 1];
       }
     });
-    inputs.push(xin);
-    targets.push(y);
   }
   return { inputs, targets, W };
 }
@@ -66,8 +64,11 @@ function windows(x: Float64Array, N: number, T: number, C: number, maxWindows: n
  * returns the N × N matrix of input-weight column norms, `[i * N + j]` = ‖W_ih[i][j, :]‖ over
  * all four gates (j → i).
  *
- * Shapes: per step inputs [N targets, W windows, N sources]; W_ih [N, N, 4H], W_hh [N, H, 4H],
- * b [N, 1, 4H] (gate order input, forget, cell, output); W_out [N, H, 1]; outputs [N, W, 1].
+ * Shapes: inputs of all steps [N targets, C·W, N sources] (step-major rows); W_ih [N, N, 4H],
+ * W_hh [N, H, 4H], b [N, 1, 4H] (gate order input, forget, cell, output); W_out [N, H, 1];
+ * outputs [N, C·W, 1]. The input and output projections of all C steps are one product each
+ * (fewer, larger kernels: tfjs's per-op overhead dominates at these sizes); only the
+ * recurrence runs step by step.
  */
 export function fitClstmShop(
   x: Float64Array,
@@ -81,11 +82,17 @@ export function fitClstmShop(
   const C = o.context;
   const data = windows(x, N, T, C, o.maxWindows);
   const W = data.W;
-  const stepInputs = data.inputs.map((v) =>
-    tf.tidy(() => tf.tensor2d(v, [W, N]).expandDims(0).tile([N, 1, 1])),
+  const allInputs = tf.tidy(() =>
+    tf
+      .tensor2d(data.inputs, [C * W, N])
+      .expandDims(0)
+      .tile([N, 1, 1]),
   );
-  const stepTargets = data.targets.map((v) =>
-    tf.tidy(() => tf.tensor2d(v, [W, N]).transpose().expandDims(2)),
+  const allTargets = tf.tidy(() =>
+    tf
+      .tensor2d(data.targets, [C * W, N])
+      .transpose()
+      .expandDims(2),
   );
   const bound = 1 / Math.sqrt(H);
   const Wih = uniformVariable(rng.fork('Wih'), [N, N, 4 * H], bound);
@@ -95,23 +102,27 @@ export function fitClstmShop(
   const bout = uniformVariable(rng.fork('bout'), [N, 1, 1], bound);
   const params = [Wih, Whh, b, Wout, bout];
   const smoothLoss = () => {
-    let h: tf.Tensor3D = tf.zeros([N, W, H]);
-    let c: tf.Tensor3D = tf.zeros([N, W, H]);
-    let sse: tf.Tensor = tf.scalar(0);
+    const inputGates = tf.unstack(
+      tf
+        .matMul(allInputs, Wih)
+        .add(b)
+        .reshape([N, C, W, 4 * H]),
+      1,
+    );
+    let h: tf.Tensor3D | undefined;
+    let c: tf.Tensor | undefined;
+    const hidden: tf.Tensor[] = [];
     for (let step = 0; step < C; step++) {
-      const gates = tf
-        .matMul(stepInputs[step] as tf.Tensor3D, Wih)
-        .add(tf.matMul(h, Whh))
-        .add(b);
+      // Each window starts from a zero state: step 0 has no recurrent term and no carried cell.
+      const gates = h ? inputGates[step].add(tf.matMul(h, Whh)) : inputGates[step];
       const [gi, gf, gg, go] = tf.split(gates, 4, 2);
-      c = tf
-        .sigmoid(gf)
-        .mul(c)
-        .add(tf.sigmoid(gi).mul(tf.tanh(gg))) as tf.Tensor3D;
-      h = tf.sigmoid(go).mul(tf.tanh(c)) as tf.Tensor3D;
-      const out = tf.matMul(h, Wout).add(bout);
-      sse = sse.add(out.sub(stepTargets[step]).square().sum());
+      const written = tf.sigmoid(gi).mul(tanhViaSigmoid(gg));
+      c = c ? tf.sigmoid(gf).mul(c).add(written) : written;
+      h = tf.sigmoid(go).mul(tanhViaSigmoid(c)) as tf.Tensor3D;
+      hidden.push(h);
     }
+    const out = tf.matMul(tf.concat(hidden, 1) as tf.Tensor3D, Wout).add(bout);
+    const sse = out.sub(allTargets).square().sum();
     const ridge = Whh.square().sum().add(Wout.square().sum()).mul(o.ridge);
     return sse.div(W * C).add(ridge) as tf.Scalar;
   };
@@ -140,7 +151,7 @@ export function fitClstmShop(
     return { scores, iterations: Math.min(iteration, o.maxIter), windows: W };
   } finally {
     stopping.restore([]);
-    tf.dispose([...stepInputs, ...stepTargets, ...params]);
+    tf.dispose([allInputs, allTargets, ...params]);
   }
 }
 

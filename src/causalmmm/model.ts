@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { grangerShop } from '../../baselines/granger-var.js';
+import { tanhViaSigmoid } from '../methods/neural.js';
 import type { Rng } from '../rng.js';
 import type { CausalmmmOptions } from './options.js';
 import { type BatchNormParams, type Linear, type MlpBlock, ParamFactory } from './params.js';
@@ -484,9 +485,7 @@ export class CausalmmmModel {
       const reset = tf.sigmoid(xr.add(gr));
       const update = tf.sigmoid(xu.add(gu));
       const candidatePre = xn.add(reset.mul(gn));
-      const candidate = candidateTanh
-        ? tf.sigmoid(candidatePre.mul(2)).mul(2).sub(1)
-        : tf.sigmoid(candidatePre);
+      const candidate = candidateTanh ? tanhViaSigmoid(candidatePre) : tf.sigmoid(candidatePre);
       hidden = (noMemory ? candidate : candidate.add(update.mul(hidden.sub(candidate)))) as tf.Tensor2D;
       const o1 = dropout(dense(hidden, dec.out1.w, dec.out1.b!, 'relu'));
       const o2 = dropout(dense(o1, dec.out2.w, dec.out2.b!, 'relu'));

@@ -1,6 +1,6 @@
 /**
- * Small helpers shared by the tfjs baselines: seeded initialisation, the proximal group-lasso
- * step, and the NaN guard of a training loop.
+ * Small helpers shared by the tfjs models: seeded initialisation, the proximal group-lasso
+ * step, tanh by way of sigmoid, and the NaN guard of a training loop.
  */
 import * as tf from '@tensorflow/tfjs';
 import { NumericalError } from '../errors.js';
@@ -32,6 +32,14 @@ export function groupSoftThreshold(w: tf.Tensor, axes: number[], threshold: numb
     const factor = tf.relu(tf.sub(1, tf.div(threshold, tf.maximum(norm, 1e-30))));
     return w.mul(factor);
   });
+}
+
+/**
+ * tanh(x) as 2σ(2x) − 1: tfjs-wasm's sigmoid kernel is vectorised and its tanh is not (~13×
+ * slower on a [8, 90, 20] tensor, 223 against 17 µs), which the four small ops more than repay.
+ */
+export function tanhViaSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.sigmoid(x.mul(2)).mul(2).sub(1);
 }
 
 /** Throws a NumericalError naming the method and shop when a training loss is NaN or infinite. */
