@@ -42,7 +42,7 @@ describe('Hill response of CausalMMM', () => {
     expect(hillCurve(0.02, 2, 0.2) / 0.02).toBeCloseTo(hillCurve(0.05, 2, 0.2) / 0.05, 12);
   });
 
-  it('gets α and γ per context as max(w·c + b, 0.1), and one pair without context', () => {
+  it('gets α and γ per context as max(w·c + b, 0.1), one pair without context, and starts every shop at the identity-like curve', () => {
     const model = new CausalmmmModel(shape, causalmmmOptions.parse({ hidden: 4 }), new Rng(0));
     const [aw, ab, gw, gb] = model.saturationVariables;
     aw.assign(tf.tensor2d([[1], [-1]]));
@@ -66,6 +66,21 @@ describe('Hill response of CausalMMM', () => {
     expect([...shared.alpha]).toEqual([2, 2, 2]);
     expect([...shared.gamma].map((v) => Number(v.toFixed(5)))).toEqual([0.2, 0.2, 0.2]);
     constant.dispose();
+
+    // Under hill-context too every shop starts at that curve: the context weights start at zero.
+    const fresh = new CausalmmmModel(shape, causalmmmOptions.parse({ hidden: 4 }), new Rng(0));
+    const start = hillParametersOf(fresh, context, 3)!;
+    expect([...start.alpha]).toEqual([2, 2, 2]);
+    expect([...start.gamma].map((v) => Number(v.toFixed(5)))).toEqual([0.2, 0.2, 0.2]);
+    fresh.dispose();
+    const released = new CausalmmmModel(
+      shape,
+      causalmmmOptions.parse({ hidden: 4, hillInit: 'released' }),
+      new Rng(0),
+    );
+    // `released` draws the context weights as PyTorch does.
+    expect([...released.saturationVariables[0].dataSync()].every((w) => w !== 0)).toBe(true);
+    released.dispose();
 
     const none = new CausalmmmModel(
       shape,

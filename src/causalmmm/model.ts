@@ -198,14 +198,15 @@ export class CausalmmmModel {
     const k = options.context === 'none' ? 0 : shape.contextSize;
     this.saturationKind = options.saturation === 'hill-context' && k === 0 ? 'hill' : options.saturation;
     if (this.saturationKind !== 'none') {
-      // `identity` starts the curve near y ↦ y (α = 2, γ = 0.2: f^α/(f^α + γ^α) ≥ 0.86 for f ≥ 0.5)
-      // and lets training bend it; `released` draws the biases as PyTorch does.
+      // `identity` starts every shop's curve near y ↦ y (α = 2, γ = 0.2: f^α/(f^α + γ^α) ≥ 0.86
+      // for f ≥ 0.5) and lets training bend it, through the context too: its weights start at
+      // zero, since random ones give each shop a random curve at the start that a decoder shared
+      // by all shops cannot undo. `released` draws weights and biases as PyTorch does.
+      const identity = options.hillInit === 'identity';
       const map = (identityBias: number) => {
-        const b =
-          options.hillInit === 'identity'
-            ? params.constant(1, identityBias)
-            : params.torchBias(Math.max(k, 1), 1);
-        return this.saturationKind === 'hill-context' ? { w: params.torchWeight(k, k, 1), b } : { b };
+        const b = identity ? params.constant(1, identityBias) : params.torchBias(Math.max(k, 1), 1);
+        if (this.saturationKind !== 'hill-context') return { b };
+        return { w: identity ? params.zeros(k, 1) : params.torchWeight(k, k, 1), b };
       };
       this.saturation = { alpha: map(2), gamma: map(0.2) };
     }

@@ -68,6 +68,11 @@ export class ParamFactory {
     return this.variable(new Float32Array(size).fill(value), [size]);
   }
 
+  /** A [rows, cols] matrix of zeros. */
+  zeros(rows: number, cols: number): tf.Variable {
+    return this.variable(new Float32Array(rows * cols), [rows, cols]);
+  }
+
   /** PyTorch's default Linear initialisation, U(±1/√fanIn) for weights and bias. */
   torchLinear(fanIn: number, fanOut: number, bias = true, rows = fanIn): Linear {
     const bound = 1 / Math.sqrt(fanIn);
