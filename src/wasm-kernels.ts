@@ -8,10 +8,11 @@
  *   the heap (`typedArrayFromHeap`) and copy only the sliced rows; results are bit-identical.
  * - **BatchMatMul** runs XNNPACK's GEMM only for one batch and no transposed operand; anything
  *   else takes a scalar loop ~10× slower ([8, 90, 20] × [8, 20, 80]: 1.2 ms against 8 × 27 µs).
- *   The replacement transposes explicitly (the wasm Transpose kernel), folds a batch of A into
- *   its rows when B has one batch, and otherwise multiplies batch by batch on the fast path when
- *   a batch is large enough to repay the per-call overhead. Results agree with the scalar loop up
- *   to float32 summation order.
+ *   The replacement transposes explicitly (the wasm Transpose kernel) — the transposed operand,
+ *   or, when that moves fewer elements, the other operand and the result, as op(A)·op(B) =
+ *   (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch, and otherwise
+ *   multiplies batch by batch on the fast path when a batch is large enough to repay the
+ *   per-call overhead. Results agree with the scalar loop up to float32 summation order.
  *
  * String tensors, which do not live in the heap, and shapes these kernels do not handle keep the
  * original kernels.
@@ -225,6 +226,22 @@ function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
     return t;
   };
   try {
+    if (batchA === 1 && batchB === 1 && (transposeA || transposeB)) {
+      // Transposing costs per element. C = op(A)·op(B) can also be had as (op(B)ᵀ·op(A)ᵀ)ᵀ, where
+      // a transposed operand is free and the [N, M] result needs one transpose: cheaper when the
+      // transposed operand is a large weight and the other side has few rows (a gradient dY·Wᵀ).
+      const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0);
+      const swapped = (transposeA ? 0 : M * K) + (transposeB ? 0 : K * N) + M * N;
+      if (swapped < direct) {
+        const bT = transposeB ? b : keep(swapLastAxes(backend, b));
+        const aT = transposeA ? a : keep(swapLastAxes(backend, a));
+        const productT = keep(
+          fastMatMul(backend, keep(reshapeInfo(backend, bT, [N, K])), keep(reshapeInfo(backend, aT, [K, M]))),
+        );
+        const product = keep(swapLastAxes(backend, productT));
+        return reshapeInfo(backend, product, [...outer, M, N]);
+      }
+    }
     if (transposeA) a = keep(swapLastAxes(backend, a));
     if (transposeB) b = keep(swapLastAxes(backend, b));
     if (batchB === 1) {

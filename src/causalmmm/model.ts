@@ -630,21 +630,13 @@ export function seededDropout(rate: number, rng: Rng): Dropout {
 }
 
 /**
- * x·w for 2-D x [rows, in] and w [in, out]. Its gradient transposes explicitly before
- * multiplying: tfjs-wasm's matMul with a transposed operand bypasses XNNPACK and was 6× slower
- * on this model's shapes (scripts/bench-causalmmm.ts).
+ * x·w for 2-D x [rows, in] and w [in, out]. Its gradient's transposed products are fast on wasm
+ * through the BatchMatMul replacement (src/wasm-kernels.ts), which also picks the cheaper side
+ * to transpose: for dY·wᵀ with few rows, dY and the result rather than the weight.
  */
-const mm = tf.customGrad((...args) => {
-  const [x, w] = args as tf.Tensor2D[];
-  (args[2] as tf.GradSaveFunc)([x, w]);
-  return {
-    value: tf.matMul(x, w),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as tf.Tensor2D[];
-      return [tf.matMul(dy as tf.Tensor2D, ws.transpose()), tf.matMul(xs.transpose(), dy as tf.Tensor2D)];
-    },
-  };
-}) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+function mm(x: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
+  return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
+}
 
 type Activation = 'linear' | 'relu' | 'sigmoid' | 'elu';
 
@@ -664,8 +656,8 @@ function activationSlope(y: tf.Tensor, activation: Activation): tf.Tensor | unde
 
 /**
  * act(x·w + b) in one fused kernel (XNNPACK's GEMM with bias and activation), with a
- * gradient that avoids transposed matmuls and reduces the bias gradient by a matmul with a
- * row of ones (a column sum is ~10× slower in tfjs-wasm).
+ * gradient that reduces the bias gradient by a matmul with a row of ones (a column sum is ~10×
+ * slower in tfjs-wasm).
  */
 const denseCache = new Map<Activation, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
 function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, activation: Activation = 'linear'): tf.Tensor2D {
@@ -694,8 +686,8 @@ function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, activation: Activation 
           const slope = activationSlope(ys, activation);
           const dPre = (slope ? dy.mul(slope) : dy) as tf.Tensor2D;
           return [
-            tf.matMul(dPre, ws.transpose()),
-            tf.matMul(xs.transpose(), dPre),
+            tf.matMul(dPre, ws, false, true),
+            tf.matMul(xs, dPre, true, false),
             tf.matMul(tf.ones([1, dPre.shape[0]]), dPre).reshape([dPre.shape[1]]),
           ];
         },
