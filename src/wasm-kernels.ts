@@ -1,5 +1,5 @@
 /**
- * Replacements for four tfjs-backend-wasm 4.22 kernels that are slow in ways that dominate some of
+ * Replacements for five tfjs-backend-wasm 4.22 kernels that are slow in ways that dominate some of
  * this project's models (scripts/bench-wasm-kernels.ts measures each against the original):
  *
  * - **Slice, SplitV, Unpack** start with `backend.readSync(x)`, which copies the whole input out
@@ -13,6 +13,9 @@
  *   (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch, and otherwise
  *   multiplies batch by batch on the fast path when a batch is large enough to repay the
  *   per-call overhead. Results agree with the scalar loop up to float32 summation order.
+ *
+ * - **Identity** allocates and copies; the replacement shares the input's buffer (tensors are
+ *   immutable), as tfjs's cpu backend does.
  *
  * String tensors, which do not live in the heap, and shapes these kernels do not handle keep the
  * original kernels.
@@ -93,7 +96,7 @@ function original(name: string): tf.KernelFunc {
 }
 
 /**
- * Switches the wasm backend's Slice, SplitV, Unpack and BatchMatMul kernels to the replacements
+ * Switches the wasm backend's Identity, Slice, SplitV, Unpack and BatchMatMul kernels to the replacements
  * (`on`) or back to tfjs's own (for benchmarks and the equivalence tests). Call after the wasm
  * backend is registered; a no-op where it is not.
  */
@@ -120,6 +123,15 @@ export function useFastWasmKernels(on: boolean): void {
 }
 
 const replacements: Record<string, tf.KernelFunc> = {
+  // tensors are immutable, so a copy shares the input's buffer (as the cpu backend does)
+  // instead of allocating and copying one: tfjs calls Identity for every clone and custom
+  // gradient, ~7 000 times per shop in a CausalMMM training pass.
+  Identity: ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    (backend as tf.KernelBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  },
+
   Slice: ({ inputs, attrs = {}, backend }) => {
     const x = inputs.x as tf.TensorInfo;
     const [begin, size] = tf.slice_util.parseSliceParams(

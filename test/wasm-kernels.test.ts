@@ -16,7 +16,7 @@ function both(f: () => tf.Tensor | tf.Tensor[]): [number[][], number[][]] {
   return [run(false), run(true)];
 }
 
-describe('replacement Slice, SplitV, Unpack and BatchMatMul kernels for tfjs-wasm', () => {
+describe('replacement Identity, Slice, SplitV, Unpack and BatchMatMul kernels for tfjs-wasm', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
@@ -114,6 +114,20 @@ describe('replacement Slice, SplitV, Unpack and BatchMatMul kernels for tfjs-was
         }
       }
     }
+  });
+
+  it('clones by sharing the buffer, and a variable assigned later does not change its clone', () => {
+    useFastWasmKernels(true);
+    const dataBefore = tf.engine().backend.numDataIds();
+    const x = tf.tensor1d([1, 2, 3]);
+    const copy = x.clone();
+    expect(tf.engine().backend.numDataIds()).toBe(dataBefore + 1);
+    const v = tf.variable(copy);
+    const next = tf.tensor1d([7, 8, 9]);
+    v.assign(next);
+    expect([...x.dataSync(), ...copy.dataSync(), ...v.dataSync()]).toEqual([1, 2, 3, 1, 2, 3, 7, 8, 9]);
+    tf.dispose([x, copy, v, next]);
+    expect(tf.engine().backend.numDataIds()).toBe(dataBefore);
   });
 
   it('leaks no tensor through a batched product and its gradient', () => {
