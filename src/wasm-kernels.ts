@@ -96,9 +96,9 @@ function original(name: string): tf.KernelFunc {
 }
 
 /**
- * Switches the wasm backend's Identity, Slice, SplitV, Unpack and BatchMatMul kernels to the replacements
- * (`on`) or back to tfjs's own (for benchmarks and the equivalence tests). Call after the wasm
- * backend is registered; a no-op where it is not.
+ * Switches the wasm backend's Identity, Slice, SplitV, Unpack and BatchMatMul kernels to the
+ * replacements (`on`) or back to tfjs's own (for benchmarks and the equivalence tests). Call
+ * after the wasm backend is registered; a no-op where it is not.
  */
 export function useFastWasmKernels(on: boolean): void {
   if (originals.size === 0) {

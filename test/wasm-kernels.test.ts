@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { tanhViaSigmoid } from '../src/methods/neural.js';
 import { Rng } from '../src/rng.js';
 import { useFastWasmKernels } from '../src/wasm-kernels.js';
 
@@ -114,6 +115,20 @@ describe('replacement Identity, Slice, SplitV, Unpack and BatchMatMul kernels fo
         }
       }
     }
+  });
+
+  it('computes tanh as 2σ(2x) − 1 to float32 rounding, gradient included', () => {
+    const x = tf.linspace(-6, 6, 49);
+    const [viaSigmoid, exact] = [tanhViaSigmoid(x), tf.tanh(x)].map((t) => [...t.dataSync()]);
+    const [dViaSigmoid, dExact] = [tf.grad(tanhViaSigmoid)(x), tf.grad(tf.tanh)(x)].map((t) => [
+      ...t.dataSync(),
+    ]);
+    for (let k = 0; k < exact.length; k++) {
+      expect(viaSigmoid[k]).toBeCloseTo(exact[k], 6);
+      expect(dViaSigmoid[k]).toBeCloseTo(dExact[k], 5);
+    }
+    expect(viaSigmoid[24]).toBe(0);
+    x.dispose();
   });
 
   it('clones by sharing the buffer, and a variable assigned later does not change its clone', () => {
