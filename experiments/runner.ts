@@ -426,7 +426,7 @@ export async function runExperiment(
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
     ...(config.overrides ? { overrides: config.overrides } : {}),
     ...(otherCode.size > 0 ? { otherCode: Object.fromEntries(otherCode) } : {}),
-    ...(todo.length < unfinished.length ? { unfinished: unfinished.length } : {}),
+    ...(options.finishedOnly && unfinished.length > 0 ? { unfinished: unfinished.length } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),

@@ -31,12 +31,6 @@ interface WasmBackend {
 
 type Views = Float32Array | Int32Array | Uint8Array;
 
-function strides(shape: readonly number[]): number[] {
-  const result = new Array<number>(shape.length).fill(1);
-  for (let axis = shape.length - 2; axis >= 0; axis--) result[axis] = result[axis + 1] * shape[axis + 1];
-  return result;
-}
-
 /**
  * Copies x[begin : begin + size] (any rank) into `out`, one contiguous innermost run at a time;
  * trailing axes taken whole are merged into one run.
@@ -53,13 +47,14 @@ function copySlice(
     out.set(x.subarray(0, 1));
     return;
   }
-  const xStrides = strides(shape);
+  // tfjs's strides leave out the innermost axis, whose stride is 1.
+  const xStrides = [...tf.util.computeStrides(shape as number[]), 1];
   // The innermost axes that are taken whole (and the first partial one) form one run.
   let runAxis = rank - 1;
   while (runAxis > 0 && size[runAxis] === shape[runAxis] && begin[runAxis] === 0) runAxis--;
-  const run = size.slice(runAxis).reduce((a, b) => a * b, 1);
+  const run = tf.util.sizeFromShape(size.slice(runAxis));
   const outer = size.slice(0, runAxis);
-  const count = outer.reduce((a, b) => a * b, 1);
+  const count = tf.util.sizeFromShape(outer);
   const index = new Array<number>(runAxis).fill(0);
   let offsetOut = 0;
   for (let r = 0; r < count; r++) {
@@ -182,14 +177,6 @@ const replacements: Record<string, tf.KernelFunc> = {
  */
 const FAST_PATH_MIN_WORK = 16_384;
 
-function product(values: readonly number[]): number {
-  return values.reduce((a, b) => a * b, 1);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 /** x with its last two axes swapped, as a new tensor (the wasm Transpose kernel). */
 function swapLastAxes(backend: tf.KernelBackend, x: tf.TensorInfo): tf.TensorInfo {
   const perm = x.shape.map((_, axis) => axis);
@@ -219,14 +206,14 @@ function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   let b = inputs.b as tf.TensorInfo;
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
-  const batchA = product(outerA);
-  const batchB = product(outerB);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
   const transposeA = attrs.transposeA as boolean;
   const transposeB = attrs.transposeB as boolean;
   const M = a.shape[a.shape.length - (transposeA ? 1 : 2)];
   const K = a.shape[a.shape.length - (transposeA ? 2 : 1)];
   const N = b.shape[b.shape.length - (transposeB ? 2 : 1)];
-  const broadcastable = batchB === 1 || batchA === 1 || sameShape(outerA, outerB);
+  const broadcastable = batchB === 1 || batchA === 1 || tf.util.arraysEqual(outerA, outerB);
   const workPerCall = (batchB === 1 ? batchA : 1) * M * K * N;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !broadcastable || workPerCall < FAST_PATH_MIN_WORK) {
     return original('BatchMatMul')(args) as tf.TensorInfo;
@@ -265,17 +252,13 @@ function batchMatMul(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
     const out = wasm.makeOutput([...outer, M, N], 'float32');
     const a3 = keep(reshapeInfo(backend, a, [batchA, M, K]));
     const b3 = keep(reshapeInfo(backend, b, [batchB, K, N]));
-    const aSlice = batchA === 1 ? keep(reshapeInfo(backend, a3, [M, K])) : undefined;
+    /** Batch `batch` of a [batches, rows, cols] tensor, as a [rows, cols] one. */
+    const matrix = (t: tf.TensorInfo, batch: number, rows: number, cols: number) =>
+      keep(reshapeInfo(backend, keep(sliceInPlace(wasm, t, [batch, 0, 0], [1, rows, cols])), [rows, cols]));
+    const aShared = batchA === 1 ? keep(reshapeInfo(backend, a3, [M, K])) : undefined;
     for (let batch = 0; batch < batchB; batch++) {
-      const ai = aSlice ?? keep(sliceInPlace(wasm, a3, [batch, 0, 0], [1, M, K]));
-      const bi = keep(sliceInPlace(wasm, b3, [batch, 0, 0], [1, K, N]));
-      const ci = keep(
-        fastMatMul(
-          backend,
-          aSlice ? ai : keep(reshapeInfo(backend, ai, [M, K])),
-          keep(reshapeInfo(backend, bi, [K, N])),
-        ),
-      );
+      const ai = aShared ?? matrix(a3, batch, M, K);
+      const ci = keep(fastMatMul(backend, ai, matrix(b3, batch, K, N)));
       wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(ci), batch * M * N);
     }
     return out;
