@@ -111,6 +111,22 @@ describe('CausalMMM model', () => {
     tf.dispose([target, pred, alpha, logGamma, dAlpha, dLogGamma]);
   });
 
+  it('predicts the change from the current input with output: residual', () => {
+    // Same draws either way, so the two decoders differ only by the input added to the output.
+    const direct = new CausalmmmModel(shape, tiny({ saturation: 'none' }), new Rng(5));
+    const residual = new CausalmmmModel(shape, tiny({ saturation: 'none', output: 'residual' }), new Rng(5));
+    tf.tidy(() => {
+      const { x, context, noise } = inputs(2);
+      const edges = direct.edgeWeights(direct.edgeLogits(x, 'shop'), noise, 'soft');
+      const gap = residual.decode(x, edges, context, 11, 11).sub(direct.decode(x, edges, context, 11, 11));
+      const inputsRead = x.slice([0, 0, 0], [2, N, 11]);
+      expect(gap.sub(inputsRead).abs().max().dataSync()[0]).toBeLessThan(1e-5);
+      expect(inputsRead.abs().max().dataSync()[0]).toBeGreaterThan(0.5);
+    });
+    direct.dispose();
+    residual.dispose();
+  });
+
   it('computes the KL to the prior of known logits', () => {
     const model = new CausalmmmModel(shape, tiny({ prior: 'sparse', priorEdge: 0.2 }), new Rng(0));
     const B = 2;
@@ -566,6 +582,7 @@ describe('CausalMMM training', () => {
       { messages: 'own-lags', messageLags: 4, edgeFeatures: 'lagged-correlation', windowsPerShop: 2 },
       { edgePrior: 'pair', edgePriorRate: 5, predictSteps: 1 },
       { dropout: 0.1, clipNorm: 1 },
+      { output: 'residual' },
     ];
     for (const ablation of ablations) {
       const options = causalmmm.options.parse({ ...released, epochs: 1, ...ablation });

@@ -446,6 +446,7 @@ export class CausalmmmModel {
       this.options.aggregate === 'normalized' ? edgeSum.add(1e-3).reciprocal().mul(N) : undefined;
     const candidateTanh = this.options.candidate === 'tanh';
     const noMemory = this.options.temporal === 'none';
+    const residual = this.options.output === 'residual';
     let hidden: tf.Tensor2D = tf.zeros([B * N, H]);
     // [B·N, K]: each node's last K values, newest first (`messages: own-lags`)
     let lags: tf.Tensor2D = tf.zeros([B * N, K]);
@@ -490,7 +491,8 @@ export class CausalmmmModel {
       hidden = (noMemory ? candidate : candidate.add(update.mul(hidden.sub(candidate)))) as tf.Tensor2D;
       const o1 = dropout(dense(hidden, dec.out1.w, dec.out1.b!, 'relu'));
       const o2 = dropout(dense(o1, dec.out2.w, dec.out2.b!, 'relu'));
-      return dense(o2, dec.out3.w, dec.out3.b!).reshape([B, N]) as tf.Tensor2D;
+      const out = dense(o2, dec.out3.w, dec.out3.b!);
+      return (residual ? x.add(out) : out).reshape([B, N]) as tf.Tensor2D;
     };
   }
 

@@ -104,6 +104,12 @@ export const causalmmmOptions = z.strictObject({
   senderIdentity: z.enum(['none', 'embedding']).default('none'),
   /** Sender lags of `messages: own-lags`. */
   messageLags: z.int().min(1).default(3),
+  /**
+   * What the recurrent decoder's output MLP predicts: the next value itself (`direct`,
+   * released) or its change from the current input (`residual`, as NRI's decoders do), so an
+   * untrained decoder starts at persistence instead of at a constant.
+   */
+  output: z.enum(['direct', 'residual']).default('direct'),
   /** GRU candidate non-linearity: `sigmoid` as in the released code, `tanh` as in a textbook GRU. */
   candidate: z.enum(['sigmoid', 'tanh']).default('sigmoid'),
   /** Gumbel-softmax temperature τ. */
