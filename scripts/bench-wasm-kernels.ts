@@ -1,5 +1,5 @@
 /**
- * tfjs-wasm's own Slice / SplitV / Unpack / BatchMatMul kernels against the replacements
+ * tfjs-wasm's own Slice / SplitV / Unpack / Transpose / BatchMatMul kernels against the replacements
  * (src/wasm-kernels.ts): microseconds per op on shapes this project slices, and seconds per shop of
  * the cLSTM baseline (configs/paper/structure.yaml's options, one release-like shop), each the
  * median of interleaved runs. Last line JSON.
@@ -43,12 +43,20 @@ const flat = tf.randomNormal([57600]);
 const input = tf.randomNormal([8, 90, 20]);
 const weights = tf.randomNormal([8, 20, 80]);
 const flatWeights = tf.randomNormal([20, 80]);
+// CausalMMM's pair layer at B = 16: B·N² = 1024 rows of H = 256
+const pairs = tf.randomNormal([1024, 256]);
+const pairGradient = tf.randomNormal([1024, 256]);
 // Each op's result is disposed at once: a tidy would return (and keep) it.
 const ops: [string, () => void][] = [
   ['batchMatMul [8, 90, 20] × [8, 20, 80] (cLSTM, one step)', () => tf.dispose(tf.matMul(input, weights))],
   [
     'transposedMatMul [720, 20] × [80, 20]ᵀ',
     () => tf.dispose(tf.matMul(input.reshape([720, 20]), flatWeights.transpose(), false, true)),
+  ],
+  ['transpose [1024, 256]', () => tf.dispose(pairs.transpose())],
+  [
+    'weightGradient [1024, 256]ᵀ × [1024, 256] (CausalMMM pair layer, B = 16)',
+    () => tf.dispose(tf.matMul(pairs, pairGradient, true, false)),
   ],
   ['slice 14400 of 57600 floats', () => tf.dispose(flat.slice([0], [14400]))],
   ['split [8, 90, 80] into 4 on the last axis', () => tf.dispose(tf.split(gates, 4, 2))],
@@ -63,7 +71,7 @@ for (const [name, op] of ops) {
   result[`${key}UsOriginal`] = Math.round(original * 1000);
   result[`${key}UsFast`] = Math.round(fast * 1000);
 }
-tf.dispose([gates, series, flat, input, weights, flatWeights]);
+tf.dispose([gates, series, flat, input, weights, flatWeights, pairs, pairGradient]);
 
 const panel = simulate({ preset: 'release-like', seed: 0, shops: 1 });
 const clstm = getMethod('ngc-clstm');

@@ -5,7 +5,11 @@ import { tanhViaSigmoid } from '../src/methods/neural.js';
 import { Rng } from '../src/rng.js';
 import { useFastWasmKernels } from '../src/wasm-kernels.js';
 
-/** Runs `f` with tfjs's own wasm kernels and with the in-place ones; returns both results as arrays. */
+/**
+ * Runs `f` with the in-place wasm kernels and then with tfjs's own; returns both results as
+ * arrays, tfjs's first. The replacements run first so that their outputs cannot land in heap
+ * blocks the originals just freed, which would already hold the right values.
+ */
 function both(f: () => tf.Tensor | tf.Tensor[]): [number[][], number[][]] {
   const run = (inPlace: boolean) => {
     useFastWasmKernels(inPlace);
@@ -14,10 +18,11 @@ function both(f: () => tf.Tensor | tf.Tensor[]): [number[][], number[][]] {
       return (Array.isArray(out) ? out : [out]).map((t) => [...t.shape, -1, ...t.dataSync()]);
     });
   };
-  return [run(false), run(true)];
+  const inPlace = run(true);
+  return [run(false), inPlace];
 }
 
-describe('replacement Identity, Slice, SplitV, Unpack and BatchMatMul kernels for tfjs-wasm', () => {
+describe('replacement Identity, Slice, SplitV, Unpack, Transpose and BatchMatMul kernels for tfjs-wasm', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
@@ -75,6 +80,60 @@ describe('replacement Identity, Slice, SplitV, Unpack and BatchMatMul kernels fo
     });
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+  });
+
+  it('transposes exactly as tfjs does, for every permutation of ranks 2–4, int32 and bool included', () => {
+    const permutations = (n: number): number[][] =>
+      n === 1
+        ? [[0]]
+        : permutations(n - 1).flatMap((p) =>
+            Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+          );
+    /** out[i] = x[perm⁻¹(i)] on flat row-major arrays: an index computation independent of tfjs. */
+    const reference = (values: number[], shape: number[], perm: number[]) => {
+      const outShape = perm.map((axis) => shape[axis]);
+      const strides = shape.map((_, a) => shape.slice(a + 1).reduce((p, q) => p * q, 1));
+      return values.map((_, flat) => {
+        let rest = flat;
+        let from = 0;
+        for (let a = outShape.length - 1; a >= 0; a--) {
+          from += (rest % outShape[a]) * strides[perm[a]];
+          rest = Math.floor(rest / outShape[a]);
+        }
+        return values[from];
+      });
+    };
+    // sides that are not multiples of the 8-wide tile, and ones that are
+    const shapes = [
+      [9, 17],
+      [16, 8],
+      [3, 10, 7],
+      [2, 3, 11, 5],
+      [1, 1],
+    ];
+    for (const shape of shapes) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: size }, (_, i) => i);
+      const x = tf.tensor(
+        values.map((v) => v + 0.25),
+        shape,
+      );
+      const xi = tf.tensor(values, shape, 'int32');
+      const xb = tf.tensor(
+        values.map((v) => v % 3 === 0),
+        shape,
+        'bool',
+      );
+      for (const perm of permutations(shape.length)) {
+        const [original, tiled] = both(() => [x.transpose(perm), xi.transpose(perm), xb.transpose(perm)]);
+        expect(tiled, `shape ${shape} perm ${perm}`).toEqual(original);
+        const expected = reference(values, shape, perm);
+        expect(tiled[1].slice(perm.length + 1), `shape ${shape} perm ${perm}`).toEqual(expected);
+        expect(tiled[0].slice(perm.length + 1)).toEqual(expected.map((v) => v + 0.25));
+        expect(tiled[2].slice(perm.length + 1)).toEqual(expected.map((v) => Number(v % 3 === 0)));
+      }
+      tf.dispose([x, xi, xb]);
+    }
   });
 
   it('multiplies like tfjs for every transpose, batch and broadcast case, up to float32 rounding', () => {
