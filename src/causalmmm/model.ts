@@ -431,6 +431,11 @@ export class CausalmmmModel {
     // m1 = tanh(W1s·h_j + W1r·h_i + b1) = 2·Y1 − 1 with Y1 = σ(2·(…))
     const msgSend = dec.msgSend.mul(2);
     const msgRecv = dec.msgRecv.mul(2);
+    // Products that read the same operand run as one wider product and are split after: at
+    // small B a step's cost is mostly per-kernel overhead, not arithmetic.
+    const msgBoth = dec.msgRecvLags ? undefined : (tf.concat([msgSend, msgRecv], 1) as tf.Tensor2D);
+    const gateHidden = tf.concat(dec.gateHidden, 1) as tf.Tensor2D; // [H, 3H]: reset, update, candidate
+    const gateInput = tf.concat(dec.gateInput, 1) as tf.Tensor2D; // [1, 3H]
     const msg1Bias = dec.msgBias.mul(2);
     const msgInput = dec.msgInput?.map((w) => w.mul(2));
     const msgRecvLags = dec.msgRecvLags?.mul(2);
@@ -459,13 +464,13 @@ export class CausalmmmModel {
         lags = K === 1 ? x : (tf.concat([x, lags.slice([0, 0], [B * N, K - 1])], 1) as tf.Tensor2D);
         send = mm(lags, msgSend);
         recv = mm(source, msgRecv).add(mm(lags, msgRecvLags));
-      } else if (msgInput) {
-        // + x·u (rank one: the node's value is a scalar)
-        send = mm(source, msgSend).add(x.mul(msgInput[0]));
-        recv = mm(source, msgRecv).add(x.mul(msgInput[1]));
       } else {
-        send = mm(source, msgSend);
-        recv = mm(source, msgRecv);
+        [send, recv] = tf.split(mm(source, msgBoth!), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+        if (msgInput) {
+          // + x·u (rank one: the node's value is a scalar)
+          send = send.add(x.mul(msgInput[0]));
+          recv = recv.add(x.mul(msgInput[1]));
+        }
       }
       const sent = senderBias ? send.reshape([B, N, H]).add(senderBias) : send;
       const y1 = tf.sigmoid(
@@ -482,10 +487,9 @@ export class CausalmmmModel {
         .mul(2 / N)
         .sub(aggOffset);
       const agg = normalizer ? weighted.mul(normalizer) : weighted;
-      const [gr, gu, gn] = dec.gateHidden.map((w) => mm(agg, w));
-      const [xr, xu, xn] = dec.gateInput.map((w) => x.mul(w));
-      const reset = tf.sigmoid(xr.add(gr));
-      const update = tf.sigmoid(xu.add(gu));
+      const [gateGates, gn] = tf.split(mm(agg, gateHidden), [2 * H, H], 1);
+      const [xGates, xn] = tf.split(x.mul(gateInput), [2 * H, H], 1);
+      const [reset, update] = tf.split(tf.sigmoid(xGates.add(gateGates)), 2, 1);
       const candidatePre = xn.add(reset.mul(gn));
       const candidate = candidateTanh ? tanhViaSigmoid(candidatePre) : tf.sigmoid(candidatePre);
       hidden = (noMemory ? candidate : candidate.add(update.mul(hidden.sub(candidate)))) as tf.Tensor2D;
