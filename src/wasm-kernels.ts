@@ -8,9 +8,9 @@
  *   the heap (`typedArrayFromHeap`) and copy only the sliced rows; results are bit-identical.
  * - **BatchMatMul** runs XNNPACK's GEMM only for one batch and no transposed operand; anything
  *   else takes a scalar loop ~10× slower ([8, 90, 20] × [8, 20, 80]: 1.2 ms against 8 × 27 µs).
- *   The replacement transposes explicitly (the wasm Transpose kernel) — the transposed operand,
- *   or, when that moves fewer elements, the other operand and the result, as op(A)·op(B) =
- *   (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch, and otherwise
+ *   The replacement transposes explicitly (as the Transpose replacement below does) — the
+ *   transposed operand, or, when that moves fewer elements, the other operand and the result,
+ *   as op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch, and otherwise
  *   multiplies batch by batch on the fast path when a batch is large enough to repay the
  *   per-call overhead. Results agree with the scalar loop up to float32 summation order.
  *
