@@ -10,9 +10,10 @@
  *   else takes a scalar loop ~10× slower ([8, 90, 20] × [8, 20, 80]: 1.2 ms against 8 × 27 µs).
  *   The replacement transposes explicitly (as the Transpose replacement below does) — the
  *   transposed operand, or, when that moves fewer elements, the other operand and the result,
- *   as op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch, and otherwise
- *   multiplies batch by batch on the fast path when a batch is large enough to repay the
- *   per-call overhead. Results agree with the scalar loop up to float32 summation order.
+ *   as op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ — folds a batch of A into its rows when B has one batch,
+ *   and otherwise multiplies batch by batch on the fast path when a batch is large enough to
+ *   repay the per-call overhead. Results agree with the scalar loop up to float32 summation
+ *   order.
  *
  * - **Transpose** moves ~28 ns per element; swapping the last two axes (the transposes of matrix
  *   products and their gradients, here and in BatchMatMul above) is done in 8 × 8 tiles in JS
@@ -94,9 +95,9 @@ function original(name: string): tf.KernelFunc {
 }
 
 /**
- * Switches the wasm backend's Identity, Slice, SplitV, Unpack, Transpose and BatchMatMul kernels to the
- * replacements (`on`) or back to tfjs's own (for benchmarks and the equivalence tests). Call
- * after the wasm backend is registered; a no-op where it is not.
+ * Switches the wasm backend's Identity, Slice, SplitV, Unpack, Transpose and BatchMatMul
+ * kernels to the replacements (`on`) or back to tfjs's own (for benchmarks and the equivalence
+ * tests). Call after the wasm backend is registered; a no-op where it is not.
  */
 export function useFastWasmKernels(on: boolean): void {
   if (originals.size === 0) {
