@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { grangerLasso, grangerLassoOptions, lassoPathScores } from '../baselines/granger-lasso.js';
+import {
+  grangerLasso,
+  grangerLassoOptions,
+  lassoMoments,
+  lassoPathScores,
+} from '../baselines/granger-lasso.js';
 import { Panel } from '../src/data/panel.js';
+import { simulate } from '../src/data/simulate.js';
 import { UserError } from '../src/errors.js';
+import { shopSeries } from '../src/methods/series.js';
 import {
   easyVar,
   expectBadOptions,
@@ -59,5 +66,26 @@ describe('granger-lasso', () => {
     await expect(
       grangerLasso.run({ panel: short, horizon: 0, seed: 0 }, grangerLassoOptions.parse({ lag: 4 })),
     ).rejects.toThrow(UserError);
+  });
+});
+
+describe('granger-lasso path', () => {
+  it('stops the path once every source is scored, with the scores of the full path', () => {
+    const panel = simulate({ preset: 'funnel-12', seed: 3, shops: 2 });
+    const { nodeCount: N, steps: T } = panel;
+    const o = grangerLassoOptions.parse({});
+    let shortened = 0;
+    for (let s = 0; s < panel.shops; s++) {
+      const m = lassoMoments([shopSeries(panel.shopValues(s), N, T, true)], N, T, o.lag);
+      for (let target = 0; target < N; target++) {
+        const early = lassoPathScores(m, N, o.lag, target, o);
+        const full = lassoPathScores(m, N, o.lag, target, o, true);
+        expect(Array.from(early.scores)).toEqual(Array.from(full.scores));
+        expect(early.sweeps).toBeLessThanOrEqual(full.sweeps);
+        if (early.sweeps < full.sweeps) shortened++;
+      }
+    }
+    // the exit must actually be taken on this data, or the comparison proves nothing
+    expect(shortened).toBeGreaterThan(panel.nodeCount);
   });
 });
