@@ -358,14 +358,23 @@ export async function runExperiment(
     (options.log ?? (() => {}))(`reusing cells finished by other code (--reuse-other-code): ${list}`);
   }
   const unfinished = cells.filter((cell) => !finished.has(cell.index));
+  // Cells under other labels that compute the same thing (one key: a sensitivity grid's centre
+  // appears once per grid) are computed once; the first in grid order stands for the others.
+  const sameKey = new Map<string, PlannedCell[]>();
+  for (const cell of unfinished) sameKey.set(cell.key, [...(sameKey.get(cell.key) ?? []), cell]);
   if (options.finishedOnly && finished.size === 0) {
     throw new UserError(`${cellsDir ?? 'no cells folder'}: no finished cell of this config to report`);
   }
-  const todo = options.finishedOnly ? [] : unfinished;
+  const todo = options.finishedOnly ? [] : unfinished.filter((cell) => sameKey.get(cell.key)?.[0] === cell);
   const workers = Math.max(1, Math.min(options.workers ?? 1, todo.length));
   progress.begin({ experiment: config.experiment, total: cells.length, done: finished.size, workers });
 
   const record = (slot: number, cell: PlannedCell, run: CellRun, lost: boolean) => {
+    for (const twin of sameKey.get(cell.key) ?? []) {
+      if (twin === cell) continue;
+      finished.set(twin.index, { ...identityOf(twin), ...run });
+      progress.cellFinished(slot, cellName(twin), `as ${cell.label}`, run.status === 'failed');
+    }
     const result: CellResult = { ...identityOf(cell), ...run };
     finished.set(cell.index, result);
     if (cellsDir && !lost) {

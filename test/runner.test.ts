@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseExperimentConfig } from '../experiments/config.js';
 import { runExperiment } from '../experiments/runner.js';
+import type { GridProgress } from '../src/progress.js';
 import { smallGridYaml } from './helpers.js';
 
 const configsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../configs');
@@ -34,6 +35,46 @@ describe('runner', () => {
         .map((c) => c.metrics['mse@1']);
     expect(mse('var-small')[0]).not.toBe(mse('var-small')[1]);
     expect(mse('netsim')[0]).toBe(mse('netsim')[1]);
+  });
+
+  it('computes cells that differ only in their label once, and reports each under its own label', async () => {
+    const config = parseExperimentConfig(
+      `experiment: twins-test
+seeds: [0, 1]
+backend: cpu
+datasets:
+  - kind: simulate
+    simulate: { preset: var, shops: 2, steps: 120 }
+methods:
+  - method: granger-var
+    label: centre
+    options: { lag: 2 }
+  - method: granger-var
+    grid: { lag: [1, 2] }
+`,
+      path.join(configsDir, 'twins-test.yaml'),
+    );
+    const started: string[] = [];
+    const finishedCells: string[] = [];
+    const progress: GridProgress = {
+      begin() {},
+      cellStarted: (_slot, cell) => started.push(cell),
+      training() {},
+      cellFinished: (_slot, cell) => finishedCells.push(cell),
+      note() {},
+      end() {},
+    };
+    const results = await runExperiment(config, { progress });
+    expect(results.cells).toHaveLength(2 * 3);
+    // per seed: centre (= lag 2) once, lag 1 once
+    expect(started).toHaveLength(2 * 2);
+    expect(finishedCells).toHaveLength(2 * 3);
+    for (const seed of [0, 1]) {
+      const ofSeed = results.cells.filter((c) => c.seed === seed);
+      expect(ofSeed.map((c) => c.label)).toEqual(['centre', 'granger-var(lag=1)', 'granger-var(lag=2)']);
+      expect(ofSeed[0].metrics).toEqual(ofSeed[2].metrics);
+      expect(ofSeed[0].metrics).not.toEqual(ofSeed[1].metrics);
+    }
   });
 
   it('gives identical metrics when run twice with the same config and seeds', async () => {
