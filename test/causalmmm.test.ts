@@ -551,6 +551,34 @@ describe('CausalMMM training', () => {
     expect(run(oneShop, 0, 1).steps).toBe(1);
   });
 
+  it('freezes the encoder after encoderEpochs while the decoder trains on', () => {
+    const snapshots = (encoderEpochs: number) => {
+      const seen: { encoder: number[][]; decoder: number[][] }[] = [];
+      const result = trainCausalmmm(
+        prepareSeries(panel, base.scale),
+        { ...base, epochs: 4, encoderEpochs, patience: 0 },
+        0,
+        { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices },
+        (_report, model) => {
+          const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
+          const decoder = model.variables.filter((v) => !model.encoderVariables.includes(v));
+          seen.push({ encoder: values(model.encoderVariables), decoder: values(decoder) });
+        },
+      );
+      expect(result.model.encoderVariables.length).toBeGreaterThan(0);
+      result.model.dispose();
+      return seen;
+    };
+    const frozen = snapshots(2);
+    expect(frozen[2].encoder).toEqual(frozen[1].encoder);
+    expect(frozen[3].encoder).toEqual(frozen[1].encoder);
+    expect(frozen[3].decoder).not.toEqual(frozen[1].decoder);
+    // the same training without the freeze moves the encoder in those epochs
+    const free = snapshots(0);
+    expect(free[0].encoder).toEqual(frozen[0].encoder);
+    expect(free[3].encoder).not.toEqual(free[1].encoder);
+  });
+
   it('reports a NaN loss as a numerical error naming the epoch', () => {
     const bad = simulate({ preset: 'var', seed: 5, shops: 4, p: 4, steps: 60 });
     bad.values[17] = Number.NaN;

@@ -97,6 +97,8 @@ const BN_MOMENTUM = 0.1;
 
 export class CausalmmmModel {
   readonly variables: tf.Variable[];
+  /** The encoder's share of `variables` (none under a fixed graph). */
+  readonly encoderVariables: tf.Variable[];
   readonly statistics: tf.Variable[];
   /** Learning-rate multiplier of each of `variables` (1 unless an option says otherwise). */
   readonly learningRates: number[];
@@ -150,6 +152,7 @@ export class CausalmmmModel {
           : {}),
       };
     }
+    const encoderVariableCount = params.trainable.length;
     // Drawn last in the decoder, so the other options' draws stay what they were.
     const senderEmbedding = () =>
       options.senderIdentity === 'embedding' ? { senderEmbedding: params.xavierWeight(shape.nodes, H) } : {};
@@ -212,6 +215,7 @@ export class CausalmmmModel {
     }
     if (options.temporal === 'adstock') this.adstockLogit = params.constant(shape.nodes, -2);
     this.variables = params.trainable;
+    this.encoderVariables = this.variables.slice(0, encoderVariableCount);
     this.statistics = params.statistics;
     const pairLogits = this.encoder?.pairLogits;
     this.learningRates = this.variables.map((v) => (v === pairLogits ? options.edgePriorRate : 1));

@@ -174,6 +174,14 @@ export const causalmmmOptions = z.strictObject({
   /** Crops per shop and step of `refineSteps`. */
   refineCrops: z.int().min(1).default(4),
   epochs: z.int().min(1).default(30),
+  /**
+   * Epochs in which the encoder (and `edgePrior: pair`'s logits) learn; after them it is frozen
+   * and only the decoder and the saturation module train on, over the graph the encoder then
+   * infers. 0 = every epoch (released). Longer joint training trades the graph for the forecast
+   * (README); freezing the encoder keeps the graph of its last epoch while the forecast improves.
+   * (Its BatchNorm running averages, read only under `evalNorm: running`, still follow the batches.)
+   */
+  encoderEpochs: z.int().min(0).default(0),
   batchSize: z.int().min(1).default(16),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */
   valFraction: z.number().min(0).lt(1).default(0.2),

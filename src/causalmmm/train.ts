@@ -277,6 +277,7 @@ export function trainCausalmmm(
     root.fork('init'),
   );
   const adam = new Adam(model.variables, model.learningRates);
+  const decoderVariables = model.variables.filter((v) => !model.encoderVariables.includes(v));
   const dropout: Dropout = seededDropout(options.dropout, root.fork('dropout'));
   const evalMode: NormMode = options.evalNorm;
   const history: EpochReport[] = [];
@@ -296,6 +297,8 @@ export function trainCausalmmm(
         while (shuffled.length < wanted) shuffled.push(...epochRng.shuffle(pass));
         shuffled.length = wanted;
       }
+      const trained =
+        options.encoderEpochs > 0 && epoch >= options.encoderEpochs ? decoderVariables : model.variables;
       const sums = { loss: 0, nll: 0, kl: 0, mse: 0 };
       for (let start = 0; start < shuffled.length; start += options.batchSize) {
         const batch = shuffled.slice(start, start + options.batchSize);
@@ -312,7 +315,7 @@ export function trainCausalmmm(
           const l = model.losses(x, context, noise, 'train', dropout, encoderX);
           parts.push(tf.keep(l.nll), tf.keep(l.kl), tf.keep(l.mse));
           return l.loss;
-        }, model.variables);
+        }, trained);
         const [loss, nll, kl, mse] = [value, ...parts].map((t) => t.dataSync()[0]);
         tf.dispose([value, ...parts]);
         if (!Number.isFinite(loss)) {
