@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
 import {
-  assertFiniteLoss,
-  EarlyStopping,
   groupSoftThreshold,
+  offDiagonalScores,
   tanhViaSigmoid,
+  trainIsta,
   uniformVariable,
 } from '../src/methods/neural.js';
 import { checkSteps, mapShops } from '../src/methods/series.js';
@@ -126,31 +126,21 @@ export function fitClstmShop(
     const ridge = Whh.square().sum().add(Wout.square().sum()).mul(o.ridge);
     return sse.div(W * C).add(ridge) as tf.Scalar;
   };
-  const stopping = new EarlyStopping(o.lookback);
-  let iteration = 0;
   try {
-    for (iteration = 1; iteration <= o.maxIter; iteration++) {
-      tf.tidy(() => {
-        const { grads } = tf.variableGrads(smoothLoss, params);
-        for (const p of params) p.assign(p.sub(grads[p.name].mul(o.lr)));
-        Wih.assign(groupSoftThreshold(Wih, [2], o.lr * o.lambda));
-      });
-      if (iteration % o.checkEvery === 0 || iteration === o.maxIter) {
-        const objective = tf.tidy(
-          () => smoothLoss().add(Wih.square().sum(2).sqrt().sum().mul(o.lambda)).div(N).dataSync()[0],
-        );
-        assertFiniteLoss(objective, 'ngc-clstm', shop, iteration);
-        if (stopping.check(objective, iteration, params, o.checkEvery)) break;
-      }
-    }
-    stopping.restore(params);
+    const iterations = trainIsta(
+      {
+        params,
+        smooth: smoothLoss,
+        penalty: () => Wih.square().sum(2).sqrt().sum().mul(o.lambda) as tf.Scalar,
+        proximal: () => Wih.assign(groupSoftThreshold(Wih, [2], o.lr * o.lambda)),
+        scale: N,
+      },
+      o,
+      { method: 'ngc-clstm', shop },
+    );
     const norms = tf.tidy(() => Wih.square().sum(2).sqrt().dataSync());
-    const scores = new Float64Array(N * N);
-    for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++) scores[i * N + j] = i === j ? 0 : norms[i * N + j];
-    return { scores, iterations: Math.min(iteration, o.maxIter), windows: W };
+    return { scores: offDiagonalScores(norms, N), iterations, windows: W };
   } finally {
-    stopping.restore([]);
     tf.dispose([allInputs, allTargets, ...params]);
   }
 }

@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
-import {
-  assertFiniteLoss,
-  EarlyStopping,
-  groupSoftThreshold,
-  uniformVariable,
-} from '../src/methods/neural.js';
+import { groupSoftThreshold, offDiagonalScores, trainIsta, uniformVariable } from '../src/methods/neural.js';
 import { checkSteps, laggedDesign, mapShops } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
@@ -111,29 +106,22 @@ export function fitCmlpShop(
         total = total.add(groupNorm(w.slice([0, 0, k, 0], [N, N, K - k, H]), [2, 3]));
       return total.mul(o.lambda);
     }) as tf.Scalar;
-  const stopping = new EarlyStopping(o.lookback);
-  let iteration = 0;
   try {
-    for (iteration = 1; iteration <= o.maxIter; iteration++) {
-      tf.tidy(() => {
-        const { grads } = tf.variableGrads(smoothLoss, params);
-        for (const p of params) p.assign(p.sub(grads[p.name].mul(o.lr)));
-        W1.assign(cmlpProx(W1.reshape([N, N, K, H]), o.penalty, o.lr * o.lambda).reshape([N, D, H]));
-      });
-      if (iteration % o.checkEvery === 0 || iteration === o.maxIter) {
-        const objective = tf.tidy(() => smoothLoss().add(penaltyValue()).div(N).dataSync()[0]);
-        assertFiniteLoss(objective, 'ngc-cmlp', shop, iteration);
-        if (stopping.check(objective, iteration, params, o.checkEvery)) break;
-      }
-    }
-    stopping.restore(params);
+    const iterations = trainIsta(
+      {
+        params,
+        smooth: smoothLoss,
+        penalty: penaltyValue,
+        proximal: () =>
+          W1.assign(cmlpProx(W1.reshape([N, N, K, H]), o.penalty, o.lr * o.lambda).reshape([N, D, H])),
+        scale: N,
+      },
+      o,
+      { method: 'ngc-cmlp', shop },
+    );
     const norms = tf.tidy(() => W1.reshape([N, N, K, H]).square().sum([2, 3]).sqrt().dataSync());
-    const scores = new Float64Array(N * N);
-    for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++) scores[i * N + j] = i === j ? 0 : norms[i * N + j];
-    return { scores, iterations: Math.min(iteration, o.maxIter) };
+    return { scores: offDiagonalScores(norms, N), iterations };
   } finally {
-    stopping.restore([]);
     tf.dispose([inputs, targets, ...params]);
   }
 }

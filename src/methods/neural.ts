@@ -1,6 +1,7 @@
 /**
  * Small helpers shared by the tfjs models: seeded initialisation, the proximal group-lasso
- * step, tanh by way of sigmoid, and the NaN guard of a training loop.
+ * step, tanh by way of sigmoid, the NaN guard of a training loop, and the ISTA loop with early
+ * stopping of the neural Granger models.
  */
 import * as tf from '@tensorflow/tfjs';
 import { NumericalError } from '../errors.js';
@@ -86,4 +87,59 @@ export class EarlyStopping {
     tf.dispose(this.saved);
     this.saved = [];
   }
+}
+
+/** The proximal-gradient problem of one neural Granger fit (cMLP, cLSTM). */
+export interface IstaProblem {
+  /** Trained by gradient steps on `smooth`; restored to the best checked iterate at the end. */
+  params: readonly tf.Variable[];
+  /** The differentiable part of the objective. */
+  smooth: () => tf.Scalar;
+  /** The penalty's value, for the early-stopping checks. */
+  penalty: () => tf.Scalar;
+  /** Applies the penalty's proximal map with threshold `step` · λ to the penalised weights. */
+  proximal: () => void;
+  /** The checked objective is (smooth + penalty) / `scale` (Neural-GC divides by the targets N). */
+  scale: number;
+}
+
+/**
+ * ISTA with a fixed step, as Neural-GC trains cMLP and cLSTM: a gradient step on the smooth
+ * loss, then the proximal map; every `checkEvery` iterations (and at the last) the full
+ * objective is checked for NaN and for early stopping. Returns the iterations run; the params
+ * hold the best checked iterate.
+ */
+export function trainIsta(
+  problem: IstaProblem,
+  o: { lr: number; maxIter: number; checkEvery: number; lookback: number },
+  where: { method: string; shop: number },
+): number {
+  const { params, smooth, penalty, proximal, scale } = problem;
+  const stopping = new EarlyStopping(o.lookback);
+  let iteration = 0;
+  try {
+    for (iteration = 1; iteration <= o.maxIter; iteration++) {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(smooth, params as tf.Variable[]);
+        for (const p of params) p.assign(p.sub(grads[p.name].mul(o.lr)));
+        proximal();
+      });
+      if (iteration % o.checkEvery === 0 || iteration === o.maxIter) {
+        const objective = tf.tidy(() => smooth().add(penalty()).div(scale).dataSync()[0]);
+        assertFiniteLoss(objective, where.method, where.shop, iteration);
+        if (stopping.check(objective, iteration, params, o.checkEvery)) break;
+      }
+    }
+    stopping.restore(params);
+    return Math.min(iteration, o.maxIter);
+  } finally {
+    stopping.restore([]);
+  }
+}
+
+/** An N × N score matrix `[i * N + j]` (j → i) from per-pair values, with a zero diagonal. */
+export function offDiagonalScores(values: ArrayLike<number>, N: number): Float64Array {
+  const scores = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) scores[i * N + j] = i === j ? 0 : values[i * N + j];
+  return scores;
 }
