@@ -1,13 +1,14 @@
 /**
  * CausalMMM throughput and memory, with the authors' sizes (N = 8, T = 100, H = 256) on
  * release-like data:
- *  - training shops/s (forward + backward + Adam) at B = 1 and B = 16, median of 3 epochs;
+ *  - training shops/s (forward + backward + Adam) at B = 1 and B = 16, median of 3 epochs, and
+ *    at B = 16 split over `--threads` threads (data-parallel; 1 skips it);
  *  - inference shops/s (graph by one encoder pass, plus a 10-step forecast);
  *  - seconds per epoch versus number of shops (should grow linearly), at `--scalingHidden`;
  *  - tf.memory().numTensors and RSS after every epoch of a multi-epoch run (should be flat).
  * The last line of output is one JSON object (scripts read it).
  * Usage: npx tsx scripts/bench-causalmmm.ts [--backend wasm] [--shops 100,300,1000,3000]
- *        [--scalingHidden 256] [--epochs 3]
+ *        [--scalingHidden 256] [--epochs 3] [--threads 2]
  */
 import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
@@ -22,6 +23,7 @@ const args = yargs(hideBin(process.argv))
   .option('shops', { type: 'string', default: '100,300,1000,3000' })
   .option('scalingHidden', { type: 'number', default: 256 })
   .option('epochs', { type: 'number', default: 3 })
+  .option('threads', { type: 'number', default: 2 })
   .strict()
   .parseSync();
 
@@ -35,9 +37,9 @@ const shape = (panel: ReturnType<typeof panelOf>) => ({
 });
 
 /** Trains `epochs` epochs without validation; returns per-epoch seconds, tensors and RSS. */
-function trainEpochs(shops: number, hidden: number, batchSize: number, epochs: number) {
+function trainEpochs(shops: number, hidden: number, batchSize: number, epochs: number, threads = 1) {
   const panel = panelOf(shops);
-  const options = causalmmmOptions.parse({ hidden, batchSize, epochs, valFraction: 0, patience: 0 });
+  const options = causalmmmOptions.parse({ hidden, batchSize, epochs, valFraction: 0, patience: 0, threads });
   const perEpoch: { seconds: number; tensors: number; rssMb: number }[] = [];
   const { model } = trainCausalmmm(prepareSeries(panel, options.scale), options, 0, shape(panel), (r) => {
     perEpoch.push({
@@ -51,17 +53,22 @@ function trainEpochs(shops: number, hidden: number, batchSize: number, epochs: n
 
 const result: Record<string, unknown> = { bench: 'causalmmm', backend, node: process.version, hidden: 256 };
 
-for (const [B, shops] of [
-  [1, 16],
-  [16, 64],
+for (const [B, shops, threads] of [
+  [1, 16, 1],
+  [16, 64, 1],
+  ...(args.threads > 1 ? [[16, 64, args.threads] as const] : []),
 ] as const) {
-  const { model, perEpoch } = trainEpochs(shops, 256, B, args.epochs);
+  const { model, perEpoch } = trainEpochs(shops, 256, B, args.epochs, threads);
   model.dispose();
   const rate = shops / median(perEpoch.map((e) => e.seconds));
+  const label = threads > 1 ? `B=${B}, ${threads} threads` : `B=${B}`;
   console.log(
-    `train B=${B}: ${round(rate, 2)} shops/s (epochs: ${perEpoch.map((e) => e.seconds.toFixed(2)).join(', ')} s)`,
+    `train ${label}: ${round(rate, 2)} shops/s (epochs: ${perEpoch.map((e) => e.seconds.toFixed(2)).join(', ')} s)`,
   );
-  result[`trainShopsPerSecB${B}`] = round(rate, 2);
+  if (threads > 1) {
+    result.threads = threads;
+    result[`trainShopsPerSecB${B}Threads`] = round(rate, 2);
+  } else result[`trainShopsPerSecB${B}`] = round(rate, 2);
 }
 
 {

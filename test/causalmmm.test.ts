@@ -13,6 +13,7 @@ import {
   offDiagonal,
 } from '../src/causalmmm/model.js';
 import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
+import { GradientWorkers } from '../src/causalmmm/parallel.js';
 import {
   batchTensors,
   edgeProbabilities,
@@ -25,6 +26,7 @@ import {
 } from '../src/causalmmm/train.js';
 import { readCausalmmmRelease } from '../src/data/npy-dir.js';
 import { simulate } from '../src/data/simulate.js';
+import { UserError } from '../src/errors.js';
 import { graphMetrics } from '../src/metrics/graph.js';
 import { Rng } from '../src/rng.js';
 import { shared, useBackend } from './helpers.js';
@@ -577,6 +579,63 @@ describe('CausalMMM training', () => {
     const free = snapshots(0);
     expect(free[0].encoder).toEqual(frozen[0].encoder);
     expect(free[3].encoder).not.toEqual(free[1].encoder);
+  });
+
+  it('splits batches over worker threads (threads) computing what one thread does, deterministically', () => {
+    const data = prepareSeries(panel, base.scale);
+    const shapeOf = { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices };
+    // 18 training shops in batches of 5 (parts of 3 and 2, the last batch 2 and 1); the encoder
+    // frozen after one epoch, so both kinds of step go through the workers; the epoch-end
+    // tensor counts must stay flat with workers too.
+    const train = (threads: number) => {
+      const counts: number[] = [];
+      const result = trainCausalmmm(
+        data,
+        { ...base, epochs: 3, batchSize: 5, valFraction: 0.25, encoderEpochs: 1, threads },
+        0,
+        shapeOf,
+        () => counts.push(tf.memory().numTensors),
+      );
+      const values = (vs: readonly tf.Tensor[]) => vs.flatMap((v) => Array.from(v.dataSync()));
+      const out = {
+        history: result.history.map((e) => [e.loss, e.nll, e.kl, e.mse, e.valLoss]),
+        weights: values(result.model.variables),
+        statistics: values(result.model.statistics),
+        counts,
+      };
+      result.model.dispose();
+      return out;
+    };
+    const one = train(1);
+    const two = train(2);
+    const close = (a: number[], b: number[], tolerance: number) =>
+      a.every((x, i) => Math.abs(x - b[i]) <= tolerance * Math.max(1, Math.abs(x)));
+    expect(close(one.history.flat(), two.history.flat(), 1e-4)).toBe(true);
+    expect(close(one.weights, two.weights, 1e-3)).toBe(true);
+    expect(close(one.statistics, two.statistics, 1e-3)).toBe(true);
+    // not the same numbers by accident of a path that never split: the sums ran in another order
+    expect(two.weights).not.toEqual(one.weights);
+    expect(train(2)).toEqual(two);
+    expect(new Set(two.counts.slice(1)).size).toBe(1);
+  });
+
+  it('refuses threads with dropout, and reports a worker that cannot start', () => {
+    const data = prepareSeries(panel, base.scale);
+    const shapeOf = { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices };
+    const before = tf.memory().numTensors;
+    expect(() => trainCausalmmm(data, { ...base, threads: 2, dropout: 0.1 }, 0, shapeOf)).toThrow(UserError);
+    expect(tf.memory().numTensors).toBe(before);
+    const setup = {
+      backend: 'wasm',
+      shape: { nodes: 4, encoderSteps: 40, contextSize: 0, ...shapeOf },
+      options: base,
+      data,
+      trainLength: 40,
+      variableSizes: [1, 2, 3],
+      maxPart: 4,
+      statisticsSize: 16,
+    };
+    expect(() => new GradientWorkers(1, setup, 4)).toThrow(/gradient worker failed: .*variables of sizes/);
   });
 
   it('reports a NaN loss as a numerical error naming the epoch', () => {

@@ -232,6 +232,53 @@ export class CausalmmmModel {
     this.discardPendingStatistics();
   }
 
+  /**
+   * The last training pass's batch statistics as one flat array (mean then variance of each
+   * BatchNorm call, in call order), discarding them: what a data-parallel worker hands back.
+   */
+  takePendingStatistics(): Float32Array {
+    const parts = this.pendingStats.flatMap(({ mean, variance }) => [mean.dataSync(), variance.dataSync()]);
+    this.discardPendingStatistics();
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  }
+
+  /**
+   * Replaces the pending batch statistics by the weighted mean of this pass's (weight
+   * `weights[0]`) and other parts' of the same batch (`others[k]`, from
+   * {@link takePendingStatistics}, weight `weights[k + 1]`): the statistics of the whole batch,
+   * since each is a mean over its part's shops.
+   */
+  combinePendingStatistics(others: readonly Float32Array[], weights: readonly number[]): void {
+    let offset = 0;
+    const combine = (own: tf.Tensor) => {
+      const size = own.size;
+      const combined = tf.tidy(() =>
+        others.reduce(
+          (sum, other, k) =>
+            sum.add(tf.tensor(other.subarray(offset, offset + size), own.shape).mul(weights[k + 1])),
+          own.mul(weights[0]),
+        ),
+      );
+      offset += size;
+      own.dispose();
+      return tf.keep(combined);
+    };
+    for (const s of this.pendingStats) {
+      s.mean = combine(s.mean);
+      s.variance = combine(s.variance);
+    }
+    for (const other of others) {
+      if (other.length !== offset)
+        throw new Error(`batch-norm statistics of ${other.length} values, expected ${offset}`);
+    }
+  }
+
   discardPendingStatistics(): void {
     for (const s of this.pendingStats) tf.dispose([s.mean, s.variance]);
     this.pendingStats = [];

@@ -183,6 +183,15 @@ export const causalmmmOptions = z.strictObject({
    */
   encoderEpochs: z.int().min(0).default(0),
   batchSize: z.int().min(1).default(16),
+  /**
+   * Data-parallel training: each batch is split into this many parts (at most one shop each
+   * when the batch is smaller), whose gradients are computed at once, one part on the main
+   * thread and each other in a worker thread with its own tfjs, then averaged. The same
+   * computation as 1 thread up to float rounding (the sums run in another order); needs
+   * `dropout: 0`. Only training is split. Pointless beyond the machine's cores, and it adds to
+   * the experiment runner's `--workers` processes rather than sharing them.
+   */
+  threads: z.int().min(1).max(64).default(1),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */
   valFraction: z.number().min(0).lt(1).default(0.2),
   /** Epochs without a better validation ELBO before stopping; 0 = never stop early. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { currentBackend } from '../backend.js';
 import type { Panel } from '../data/panel.js';
 import { NumericalError, UserError } from '../errors.js';
 import { Rng } from '../rng.js';
@@ -11,6 +12,7 @@ import {
   seededDropout,
 } from './model.js';
 import type { CausalmmmOptions } from './options.js';
+import { type BatchPart, GradientWorkers, type PartResult, splitBatch } from './parallel.js';
 import { restore, snapshot } from './params.js';
 
 /**
@@ -110,14 +112,74 @@ function disjointCrops(rng: Rng, T: number, length: number): [number, number] {
   return rng.uniform() < 0.5 ? [first, second] : [second, first];
 }
 
-/** Standard logistic noise [B, N, N] (the difference of two Gumbel draws) from a seeded stream. */
-export function logisticNoise(rng: Rng, B: number, N: number): tf.Tensor3D {
-  const out = new Float32Array(B * N * N);
+/** `count` standard logistic draws (the difference of two Gumbel draws) from a seeded stream. */
+function logisticNoiseValues(rng: Rng, count: number): Float32Array {
+  const out = new Float32Array(count);
   for (let i = 0; i < out.length; i++) {
     const u = Math.min(Math.max(rng.uniform(), 1e-10), 1 - 1e-10);
     out[i] = Math.log(u) - Math.log(1 - u);
   }
-  return tf.tensor3d(out, [B, N, N]);
+  return out;
+}
+
+/** Standard logistic noise [B, N, N] from a seeded stream. */
+export function logisticNoise(rng: Rng, B: number, N: number): tf.Tensor3D {
+  return tf.tensor3d(logisticNoiseValues(rng, B * N * N), [B, N, N]);
+}
+
+/**
+ * The training pass of one part of a batch (all of it with one thread): the gradient of the
+ * part's mean negative ELBO with respect to `trained`, and its terms [loss, nll, kl, mse]
+ * (scalars the caller disposes). Each shop is cropped to `length` steps from its crop start
+ * (and the encoder reads its second crop under `encoderWindow: disjoint`).
+ */
+export function partGradients(
+  model: CausalmmmModel,
+  data: ShopSeries,
+  part: BatchPart,
+  trained: tf.Variable[],
+  length: number,
+  dropout: Dropout = noDropout,
+): { grads: tf.NamedTensorMap; losses: tf.Scalar[] } {
+  const terms: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const crop = (which: number) => ({ starts: part.crops.map((c) => c[which]), length });
+    const { x, context } = batchTensors(data, part.shops, crop(0));
+    const encoderX =
+      model.options.encoderWindow === 'disjoint' ? batchTensors(data, part.shops, crop(1)).x : undefined;
+    const noise = tf.tensor3d(part.noise, [part.shops.length, data.nodes, data.nodes]);
+    const l = model.losses(x, context, noise, 'train', dropout, encoderX);
+    terms.push(tf.keep(l.nll), tf.keep(l.kl), tf.keep(l.mse));
+    return l.loss;
+  }, trained);
+  return { grads, losses: [value, ...terms] };
+}
+
+/**
+ * Σ_k weights[k] · the gradient of part k, per variable with a gradient on the main thread
+ * (`own`, disposed); the workers' parts come as arrays.
+ */
+function combineGradients(
+  variables: readonly tf.Variable[],
+  own: tf.NamedTensorMap,
+  others: readonly PartResult[],
+  weights: readonly number[],
+): tf.NamedTensorMap {
+  const combined: tf.NamedTensorMap = {};
+  tf.tidy(() => {
+    variables.forEach((v, i) => {
+      const mine = own[v.name];
+      if (!mine) return;
+      let sum = mine.mul(weights[0]);
+      others.forEach((other, k) => {
+        const g = other.grads[i];
+        if (g) sum = sum.add(tf.tensor(g, v.shape).mul(weights[k + 1]));
+      });
+      combined[v.name] = tf.keep(sum);
+    });
+  });
+  tf.dispose(Object.values(own));
+  return combined;
 }
 
 /** Adam as in PyTorch (β = 0.9, 0.999, ε = 1e-8 added to √v̂), with a learning rate set per step. */
@@ -262,6 +324,12 @@ export function trainCausalmmm(
       `causalmmm: edgeFeatures granger fits a VAR(${options.grangerLags}) over ${N} nodes on the encoder's ${encoderSteps}-step window, which needs at least ${grangerSteps} steps (lower grangerLags or raise trainWindow)`,
     );
   }
+  const partsPerBatch = Math.min(options.threads, options.batchSize);
+  if (partsPerBatch > 1 && options.dropout > 0) {
+    throw new UserError(
+      `causalmmm: threads ${options.threads} needs dropout 0 (dropout is ${options.dropout}): the workers cannot draw the main thread's dropout masks`,
+    );
+  }
   const order = root.fork('split').shuffle(Array.from({ length: S }, (_, s) => s));
   const valCount = S >= 2 ? Math.min(S - 1, Math.round(options.valFraction * S)) : 0;
   const valShops = order.slice(0, valCount);
@@ -280,10 +348,31 @@ export function trainCausalmmm(
   const decoderVariables = model.variables.filter((v) => !model.encoderVariables.includes(v));
   const dropout: Dropout = seededDropout(options.dropout, root.fork('dropout'));
   const evalMode: NormMode = options.evalNorm;
+  const variableSizes = model.variables.map((v) => v.size);
+  let workers: GradientWorkers | undefined;
   const history: EpochReport[] = [];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
   let sinceBest = 0;
   try {
+    if (partsPerBatch > 1) {
+      const statisticsSize = model.statistics.reduce((n, t) => n + t.size, 0);
+      workers = new GradientWorkers(
+        partsPerBatch - 1,
+        {
+          backend: currentBackend(),
+          shape: model.shape,
+          options,
+          data,
+          trainLength: L,
+          variableSizes,
+          maxPart: Math.ceil(options.batchSize / partsPerBatch),
+          // Each BatchNorm call's mean and variance: as many values as its running pair, and
+          // room for a block applied twice per pass.
+          statisticsSize: 2 * statisticsSize,
+        },
+        N,
+      );
+    }
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const started = performance.now();
       const lr = options.learningRate * options.lrDecayFactor ** Math.floor(epoch / options.lrDecayEvery);
@@ -302,22 +391,29 @@ export function trainCausalmmm(
       const sums = { loss: 0, nll: 0, kl: 0, mse: 0 };
       for (let start = 0; start < shuffled.length; start += options.batchSize) {
         const batch = shuffled.slice(start, start + options.batchSize);
-        const parts: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const crops = batch.map(() =>
-            disjoint ? disjointCrops(epochRng, T, L) : [epochRng.int(T - L + 1)],
+        const crops = batch.map(() => (disjoint ? disjointCrops(epochRng, T, L) : [epochRng.int(T - L + 1)]));
+        const noise = logisticNoiseValues(epochRng, batch.length * N * N);
+        const parts = splitBatch({ shops: batch, crops, noise }, (workers?.count ?? 0) + 1, N);
+        for (const [k, part] of parts.slice(1).entries()) {
+          workers?.post(k, part, model.variables, trained === model.variables);
+        }
+        const own = partGradients(model, data, parts[0], trained, L, dropout);
+        let grads = own.grads;
+        let [loss, nll, kl, mse] = own.losses.map((t) => t.dataSync()[0]);
+        tf.dispose(own.losses);
+        const pool = workers;
+        if (pool && parts.length > 1) {
+          const weights = parts.map((p) => p.shops.length / batch.length);
+          const answers = parts.slice(1).map((_, k) => pool.collect(k, variableSizes));
+          grads = combineGradients(model.variables, own.grads, answers, weights);
+          const mean = (i: number, mine: number) =>
+            answers.reduce((sum, a, k) => sum + a.losses[i] * weights[k + 1], mine * weights[0]);
+          [loss, nll, kl, mse] = [mean(0, loss), mean(1, nll), mean(2, kl), mean(3, mse)];
+          model.combinePendingStatistics(
+            answers.map((a) => a.statistics),
+            weights,
           );
-          const { x, context } = batchTensors(data, batch, { starts: crops.map((c) => c[0]), length: L });
-          const encoderX = disjoint
-            ? batchTensors(data, batch, { starts: crops.map((c) => c[1]), length: L }).x
-            : undefined;
-          const noise = logisticNoise(epochRng, batch.length, N);
-          const l = model.losses(x, context, noise, 'train', dropout, encoderX);
-          parts.push(tf.keep(l.nll), tf.keep(l.kl), tf.keep(l.mse));
-          return l.loss;
-        }, trained);
-        const [loss, nll, kl, mse] = [value, ...parts].map((t) => t.dataSync()[0]);
-        tf.dispose([value, ...parts]);
+        }
         if (!Number.isFinite(loss)) {
           tf.dispose(Object.values(grads));
           model.discardPendingStatistics();
@@ -371,6 +467,7 @@ export function trainCausalmmm(
     model.dispose();
     throw err;
   } finally {
+    workers?.close();
     if (best) tf.dispose(best.weights);
     adam.dispose();
   }
