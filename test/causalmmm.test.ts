@@ -581,7 +581,9 @@ describe('CausalMMM training', () => {
     expect(free[3].encoder).not.toEqual(free[1].encoder);
   });
 
-  it('splits batches over worker threads (threads) computing what one thread does, deterministically', () => {
+  it('splits batches over worker threads (threads) computing what one thread does, deterministically', {
+    timeout: 60_000,
+  }, () => {
     const data = prepareSeries(panel, base.scale);
     const shapeOf = { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices };
     // 18 training shops in batches of 5 (parts of 3 and 2, the last batch 2 and 1); the encoder
@@ -617,6 +619,10 @@ describe('CausalMMM training', () => {
     expect(two.weights).not.toEqual(one.weights);
     expect(train(2)).toEqual(two);
     expect(new Set(two.counts.slice(1)).size).toBe(1);
+    // Two workers: every worker answers the step it was posted.
+    const three = train(3);
+    expect(close(one.history.flat(), three.history.flat(), 1e-4)).toBe(true);
+    expect(close(one.weights, three.weights, 1e-3)).toBe(true);
   });
 
   it('refuses threads with dropout, and reports a worker that cannot start', () => {

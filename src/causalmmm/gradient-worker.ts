@@ -10,6 +10,7 @@ import { Rng } from '../rng.js';
 import { CausalmmmModel, type ModelShape } from './model.js';
 import type { CausalmmmOptions } from './options.js';
 import { CONTROL, reportFailure, type WorkerSetup, workerMemory } from './parallel.js';
+import { assignPacked } from './params.js';
 import { partGradients, type ShopSeries } from './train.js';
 
 const { setup, buffers } = workerData as { setup: WorkerSetup; buffers: SharedArrayBuffer[] };
@@ -17,19 +18,12 @@ const memory = workerMemory(buffers);
 
 function serve(model: CausalmmmModel, data: ShopSeries): void {
   const N = data.nodes;
-  const sizes = model.variables.map((v) => v.size);
   let handled = 0;
   for (;;) {
     Atomics.wait(memory.control, CONTROL.job, handled);
     const job = Atomics.load(memory.control, CONTROL.job);
     if (job === -1) return;
-    let offset = 0;
-    tf.tidy(() => {
-      for (const v of model.variables) {
-        v.assign(tf.tensor(memory.weights.subarray(offset, offset + v.size), v.shape));
-        offset += v.size;
-      }
-    });
+    assignPacked(model.variables, memory.weights);
     const count = memory.job[0];
     const trainEncoder = memory.job[1] === 1;
     const shops: number[] = [];
@@ -44,12 +38,12 @@ function serve(model: CausalmmmModel, data: ShopSeries): void {
       ? model.variables
       : model.variables.filter((v) => !model.encoderVariables.includes(v));
     const result = partGradients(model, data, part, trained, setup.trainLength);
-    offset = 0;
+    let offset = 0;
     model.variables.forEach((v, i) => {
       const g = result.grads[v.name];
       memory.present[i] = g ? 1 : 0;
       if (g) memory.grads.set(g.dataSync(), offset);
-      offset += sizes[i];
+      offset += v.size;
     });
     result.losses.forEach((t, i) => {
       memory.losses[i] = t.dataSync()[0];

@@ -20,7 +20,7 @@ import { grangerShop } from '../../baselines/granger-var.js';
 import { tanhViaSigmoid } from '../methods/neural.js';
 import type { Rng } from '../rng.js';
 import type { CausalmmmOptions } from './options.js';
-import { type BatchNormParams, type Linear, type MlpBlock, ParamFactory } from './params.js';
+import { type BatchNormParams, type Linear, type MlpBlock, ParamFactory, packValues } from './params.js';
 
 /** How BatchNorm layers get their statistics in a forward pass. */
 export type NormMode = 'train' | 'shop' | 'running';
@@ -237,15 +237,9 @@ export class CausalmmmModel {
    * BatchNorm call, in call order), discarding them: what a data-parallel worker hands back.
    */
   takePendingStatistics(): Float32Array {
-    const parts = this.pendingStats.flatMap(({ mean, variance }) => [mean.dataSync(), variance.dataSync()]);
+    const values = packValues(this.pendingStats.flatMap(({ mean, variance }) => [mean, variance]));
     this.discardPendingStatistics();
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return out;
+    return values;
   }
 
   /**

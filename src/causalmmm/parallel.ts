@@ -23,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { NumericalError } from '../errors.js';
+import { packValues } from './params.js';
 
 /** One part of a training batch: its shops, their crop starts ([decoder's, encoder's]) and noise. */
 export interface BatchPart {
@@ -162,7 +163,10 @@ const workerModule = new URL('./gradient-worker.ts', import.meta.url).href;
 export class GradientWorkers {
   private readonly workers: Worker[] = [];
   private readonly memories: WorkerMemory[] = [];
+  private readonly variableSizes: readonly number[];
+  /** Sequence number of the last step posted; every worker answers with it. */
   private sequence = 0;
+  private posted = 0;
 
   /** Starts `count` workers and blocks until each has built its model. */
   constructor(
@@ -170,6 +174,7 @@ export class GradientWorkers {
     setup: WorkerSetup,
     nodes: number,
   ) {
+    this.variableSizes = setup.variableSizes;
     // The worker's entry is TypeScript: register tsx inside it first (execArgv's --import does
     // not reach a worker thread's entry module). A failure to load is written to the shared
     // memory: the main thread is blocked in Atomics.wait and would never see an 'error' event.
@@ -204,45 +209,48 @@ export class GradientWorkers {
     }
   }
 
-  /** Hands worker k a part of the batch; returns at once. */
-  post(k: number, part: BatchPart, variables: readonly tf.Variable[], trainEncoder: boolean): void {
-    const memory = this.memories[k];
-    let offset = 0;
-    for (const v of variables) {
-      const values = v.dataSync();
-      memory.weights.set(values, offset);
-      offset += values.length;
-    }
-    memory.job[0] = part.shops.length;
-    memory.job[1] = trainEncoder ? 1 : 0;
-    part.shops.forEach((s, b) => {
-      memory.job[2 + 3 * b] = s;
-      memory.job[3 + 3 * b] = part.crops[b][0];
-      memory.job[4 + 3 * b] = part.crops[b][1] ?? -1;
-    });
-    memory.noise.set(part.noise);
+  /**
+   * Hands parts 1, 2, … of a batch (part 0 is the main thread's) to workers 0, 1, … with the
+   * current weights, packed once; returns at once.
+   */
+  post(parts: readonly BatchPart[], variables: readonly tf.Variable[], trainEncoder: boolean): void {
     this.sequence = (this.sequence % 0x3fffffff) + 1;
-    Atomics.store(memory.control, CONTROL.job, this.sequence);
-    Atomics.notify(memory.control, CONTROL.job);
+    this.posted = parts.length - 1;
+    const weights = packValues(variables, this.memories[0].weights);
+    parts.slice(1).forEach((part, k) => {
+      const memory = this.memories[k];
+      if (k > 0) memory.weights.set(weights);
+      memory.job[0] = part.shops.length;
+      memory.job[1] = trainEncoder ? 1 : 0;
+      part.shops.forEach((s, b) => {
+        memory.job[2 + 3 * b] = s;
+        memory.job[3 + 3 * b] = part.crops[b][0];
+        memory.job[4 + 3 * b] = part.crops[b][1] ?? -1;
+      });
+      memory.noise.set(part.noise);
+      Atomics.store(memory.control, CONTROL.job, this.sequence);
+      Atomics.notify(memory.control, CONTROL.job);
+    });
   }
 
-  /** Blocks until worker k has answered its last part, and reads the answer. */
-  collect(k: number, sizes: readonly number[]): PartResult {
-    const memory = this.memories[k];
-    // No real time limit: a part's pass takes as long as it takes on a loaded machine.
-    waitUntil(memory, CONTROL.done, this.sequence, 2 ** 31, 'answer');
-    let offset = 0;
-    const grads = sizes.map((size, i) => {
-      const g = memory.present[i] ? memory.grads.slice(offset, offset + size) : undefined;
-      offset += size;
-      return g;
+  /** Blocks until the workers given parts by the last {@link post} have answered; their answers, in part order. */
+  collect(): PartResult[] {
+    return this.memories.slice(0, this.posted).map((memory) => {
+      // No real time limit: a part's pass takes as long as it takes on a loaded machine.
+      waitUntil(memory, CONTROL.done, this.sequence, 2 ** 31, 'answer');
+      let offset = 0;
+      const grads = this.variableSizes.map((size, i) => {
+        const g = memory.present[i] ? memory.grads.slice(offset, offset + size) : undefined;
+        offset += size;
+        return g;
+      });
+      const l = memory.losses;
+      return {
+        grads,
+        losses: [l[0], l[1], l[2], l[3]],
+        statistics: memory.statistics.slice(0, Atomics.load(memory.control, CONTROL.statistics)),
+      };
     });
-    const l = memory.losses;
-    return {
-      grads,
-      losses: [l[0], l[1], l[2], l[3]],
-      statistics: memory.statistics.slice(0, Atomics.load(memory.control, CONTROL.statistics)),
-    };
   }
 
   /** Asks every worker to exit and lets it go. */

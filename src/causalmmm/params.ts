@@ -130,6 +130,33 @@ export class ParamFactory {
   }
 }
 
+/**
+ * The values of `tensors` one after another in one array (`out`, or a new one): how a model's
+ * weights are saved and handed to a gradient worker.
+ */
+export function packValues(
+  tensors: readonly tf.Tensor[],
+  out: Float32Array<ArrayBufferLike> = new Float32Array(tensors.reduce((n, t) => n + t.size, 0)),
+): Float32Array<ArrayBufferLike> {
+  let offset = 0;
+  for (const t of tensors) {
+    out.set(t.dataSync() as Float32Array, offset);
+    offset += t.size;
+  }
+  return out;
+}
+
+/** Assigns consecutive slices of `values` (as {@link packValues} lays them out) to `variables`. */
+export function assignPacked(variables: readonly tf.Variable[], values: Float32Array<ArrayBufferLike>): void {
+  let offset = 0;
+  tf.tidy(() => {
+    for (const v of variables) {
+      v.assign(tf.tensor(values.subarray(offset, offset + v.size), v.shape));
+      offset += v.size;
+    }
+  });
+}
+
 /** Copies of every variable's values, to restore the best checkpoint. */
 export function snapshot(variables: readonly tf.Variable[]): tf.Tensor[] {
   return variables.map((v) => tf.keep(v.clone()));

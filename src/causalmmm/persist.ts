@@ -13,7 +13,6 @@
  * also holds CausalMMM's own save and load.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
@@ -22,6 +21,7 @@ import { Rng } from '../rng.js';
 import { parseOrThrow } from '../validation.js';
 import { CausalmmmModel } from './model.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
+import { assignPacked, packValues } from './params.js';
 import { applyScaling, type ShopSeries } from './train.js';
 
 export const MODEL_FORMAT = 'causalmmm-model';
@@ -86,13 +86,7 @@ export function saveModel(
   info: SaveInfo,
 ): ModelMeta {
   const all = [...model.variables, ...model.statistics];
-  const sizes = all.map((v) => v.size);
-  const weights = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  for (const v of all) {
-    weights.set(v.dataSync() as Float32Array, offset);
-    offset += v.size;
-  }
+  const weights = packValues(all);
   return writeModelFolder(dir, panel, info, {
     options: model.options,
     shape: model.shape,
@@ -229,16 +223,13 @@ export function loadCausalmmmFolder(folder: ModelFolder): SavedModel {
     if (all.length !== meta.weights.length) {
       fail(`lists ${meta.weights.length} weight tensors; these options and shape make ${all.length}`);
     }
-    let offset = 0;
     all.forEach((v, i) => {
       const listed = meta.weights[i].shape;
       if (listed.join('×') !== v.shape.join('×')) {
         fail(`weights[${i}] has shape [${listed}], the model expects [${v.shape}]`);
       }
-      const values = weights.subarray(offset, offset + v.size);
-      tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
-      offset += v.size;
     });
+    assignPacked(all, weights);
   } catch (err) {
     model.dispose();
     throw err;

@@ -348,7 +348,6 @@ export function trainCausalmmm(
   const decoderVariables = model.variables.filter((v) => !model.encoderVariables.includes(v));
   const dropout: Dropout = seededDropout(options.dropout, root.fork('dropout'));
   const evalMode: NormMode = options.evalNorm;
-  const variableSizes = model.variables.map((v) => v.size);
   let workers: GradientWorkers | undefined;
   const history: EpochReport[] = [];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
@@ -364,7 +363,7 @@ export function trainCausalmmm(
           options,
           data,
           trainLength: L,
-          variableSizes,
+          variableSizes: model.variables.map((v) => v.size),
           maxPart: Math.ceil(options.batchSize / partsPerBatch),
           // Each BatchNorm call's mean and variance: as many values as its running pair, and
           // room for a block applied twice per pass.
@@ -394,9 +393,7 @@ export function trainCausalmmm(
         const crops = batch.map(() => (disjoint ? disjointCrops(epochRng, T, L) : [epochRng.int(T - L + 1)]));
         const noise = logisticNoiseValues(epochRng, batch.length * N * N);
         const parts = splitBatch({ shops: batch, crops, noise }, (workers?.count ?? 0) + 1, N);
-        for (const [k, part] of parts.slice(1).entries()) {
-          workers?.post(k, part, model.variables, trained === model.variables);
-        }
+        if (parts.length > 1) workers?.post(parts, model.variables, trained === model.variables);
         const own = partGradients(model, data, parts[0], trained, L, dropout);
         let grads = own.grads;
         let [loss, nll, kl, mse] = own.losses.map((t) => t.dataSync()[0]);
@@ -404,7 +401,7 @@ export function trainCausalmmm(
         const pool = workers;
         if (pool && parts.length > 1) {
           const weights = parts.map((p) => p.shops.length / batch.length);
-          const answers = parts.slice(1).map((_, k) => pool.collect(k, variableSizes));
+          const answers = pool.collect();
           grads = combineGradients(model.variables, own.grads, answers, weights);
           const mean = (i: number, mine: number) =>
             answers.reduce((sum, a, k) => sum + a.losses[i] * weights[k + 1], mine * weights[0]);
