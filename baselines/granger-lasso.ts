@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
-import { checkSteps, mapShops } from '../src/methods/series.js';
+import { checkSteps, mapShops, shopsToScore } from '../src/methods/series.js';
 
 export const grangerLassoOptions = z.strictObject({
   /** Lag order K: each (target, source) group holds the K lag coefficients of the source. */
@@ -189,18 +189,25 @@ export const grangerLasso = defineMethod({
   produces: ['graph'] as const,
   options: grangerLassoOptions,
   testConfig: { lag: 3, pathLength: 30 },
-  async run({ panel }, options) {
+  async run(input, options) {
+    const { panel } = input;
     const { nodeCount: N, steps: T } = panel;
     checkSteps('granger-lasso', 'lag', options.lag, T);
-    const series = mapShops(panel, options.standardize, (x) => x);
+    const scored = shopsToScore(input);
     let sweeps = 0;
     let graphScores: Float64Array[];
     if (options.pool) {
-      const fit = fitScores(series, N, T, options);
+      // One graph for the population, fitted on every shop, whichever are scored.
+      const fit = fitScores(
+        mapShops(panel, options.standardize, (x) => x),
+        N,
+        T,
+        options,
+      );
       sweeps = fit.sweeps;
-      graphScores = series.map(() => Float64Array.from(fit.S));
+      graphScores = scored.map(() => Float64Array.from(fit.S));
     } else {
-      graphScores = series.map((x) => {
+      graphScores = mapShops(panel, options.standardize, (x) => x, scored).map((x) => {
         const fit = fitScores([x], N, T, options);
         sweeps += fit.sweeps;
         return fit.S;

@@ -3,7 +3,7 @@ import { UserError } from '../src/errors.js';
 import { checkFutureChannels, writeKnownChannels } from '../src/forecast/known.js';
 import { regularizedCholesky, solveLeastSquares } from '../src/linalg.js';
 import { defineMethod } from '../src/methods/method.js';
-import { prepareShop } from '../src/methods/series.js';
+import { prepareShop, shopsToScore } from '../src/methods/series.js';
 import { fSurvivalLog10 } from '../src/stats/fdist.js';
 import { benjaminiHochberg } from '../src/stats/fdr.js';
 
@@ -291,7 +291,8 @@ export const grangerVar = defineMethod({
   produces: ['graph', 'forecast'] as const,
   options: grangerVarOptions,
   testConfig: { lag: 2 },
-  async run({ panel, horizon, futureChannels }, options) {
+  async run(input, options) {
+    const { panel, horizon, futureChannels } = input;
     checkFutureChannels('granger-var', panel, horizon, futureChannels);
     const channels = panel.channelIndices;
     const S = panel.shops;
@@ -302,7 +303,7 @@ export const grangerVar = defineMethod({
     const forecasts = horizon > 0 ? new Float32Array(S * N * horizon) : undefined;
     let regularizedShops = 0;
     let dfDen = 0;
-    for (let s = 0; s < S; s++) {
+    for (const s of shopsToScore(input)) {
       const values = panel.shopValues(s);
       const result = grangerShop(values, N, T, options);
       dfDen = result.dfDen;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
 import { assertFiniteLoss, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, mapShops, reverseTime } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops, reverseTime, shopsToScore } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const gvarOptions = z.strictObject({
@@ -250,26 +250,35 @@ export const gvar = defineMethod({
     lambda: 0.1,
     stability: false,
   },
-  async run({ panel, seed }, options) {
-    const { shops: S, nodeCount: N, steps: T } = panel;
+  async run(input, options) {
+    const { panel, seed } = input;
+    const { nodeCount: N, steps: T } = panel;
     checkSteps('gvar', 'lag', options.lag, T);
     const rng = new Rng(seed).fork('gvar');
-    const fits = mapShops(panel, options.standardize, (x, s) => {
-      const forward = fitGvar(x, N, T, options, rng.fork(`${s}/forward`), s);
-      for (let i = 0; i < N; i++) forward.scores[i * N + i] = 0;
-      if (!options.stability) return { scores: forward.scores, graph: undefined, agreement: Number.NaN };
-      const reversed = fitGvar(reverseTime(x, N, T), N, T, options, rng.fork(`${s}/reversed`), s);
-      const transposed = new Float64Array(N * N);
-      for (let i = 0; i < N; i++)
-        for (let j = 0; j < N; j++) transposed[i * N + j] = reversed.scores[j * N + i];
-      const stable = stabilityGraph(forward.scores, transposed, N, options.quantiles);
-      return { scores: forward.scores, ...stable };
-    });
+    const scored = shopsToScore(input);
+    const fits = mapShops(
+      panel,
+      options.standardize,
+      (x, s) => {
+        const forward = fitGvar(x, N, T, options, rng.fork(`${s}/forward`), s);
+        for (let i = 0; i < N; i++) forward.scores[i * N + i] = 0;
+        if (!options.stability) return { scores: forward.scores, graph: undefined, agreement: Number.NaN };
+        const reversed = fitGvar(reverseTime(x, N, T), N, T, options, rng.fork(`${s}/reversed`), s);
+        const transposed = new Float64Array(N * N);
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) transposed[i * N + j] = reversed.scores[j * N + i];
+        const stable = stabilityGraph(forward.scores, transposed, N, options.quantiles);
+        return { scores: forward.scores, ...stable };
+      },
+      scored,
+    );
     return {
       graphScores: fits.map((fit) => fit.scores),
       graphs: options.stability ? fits.map((fit) => fit.graph!) : undefined,
       info: {
-        meanAgreement: options.stability ? fits.reduce((sum, fit) => sum + fit.agreement, 0) / S : 'off',
+        meanAgreement: options.stability
+          ? fits.reduce((sum, fit) => sum + fit.agreement, 0) / fits.length
+          : 'off',
       },
     };
   },

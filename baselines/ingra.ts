@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { defineMethod } from '../src/methods/method.js';
 import { assertFiniteLoss, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, mapShops } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops, shopsToScore } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const ingraOptions = z.strictObject({
@@ -221,7 +221,8 @@ export const ingra = defineMethod({
   produces: ['graph'] as const,
   options: ingraOptions,
   testConfig: { lag: 2, hidden: 8, iterations: 60, lr: 0.05, batchShops: 4 },
-  async run({ panel, seed }, options) {
+  async run(input, options) {
+    const { panel, seed } = input;
     const { shops: S, nodeCount: N, steps: T } = panel;
     checkSteps('ingra', 'lag', options.lag, T);
     const trainShops = Math.ceil(options.trainFraction * S);
@@ -231,12 +232,25 @@ export const ingra = defineMethod({
       );
     }
     const rng = new Rng(seed).fork('ingra');
-    const series = mapShops(panel, options.standardize, (x) => x);
+    const scored = shopsToScore(input);
     if (options.pool) {
-      const fit = fitIngra(series.slice(0, trainShops), series, N, T, options, rng);
+      const series = mapShops(panel, options.standardize, (x) => x);
+      const fit = fitIngra(
+        series.slice(0, trainShops),
+        scored.map((s) => series[s]),
+        N,
+        T,
+        options,
+        rng,
+      );
       return { graphScores: fit.scores, info: { trainShops, finalLoss: fit.finalLoss } };
     }
-    const graphScores = series.map((x, s) => fitIngra([x], [x], N, T, options, rng.fork(s)).scores[0]);
-    return { graphScores, info: { trainShops: S } as Record<string, number> };
+    const graphScores = mapShops(
+      panel,
+      options.standardize,
+      (x, s) => fitIngra([x], [x], N, T, options, rng.fork(s)).scores[0],
+      scored,
+    );
+    return { graphScores, info: { trainShops: scored.length } as Record<string, number> };
   },
 });

@@ -8,7 +8,7 @@ import {
   trainIsta,
   uniformVariable,
 } from '../src/methods/neural.js';
-import { checkSteps, mapShops } from '../src/methods/series.js';
+import { checkSteps, mapShops, shopsToScore } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const clstmOptions = z.strictObject({
@@ -176,14 +176,18 @@ export const ngcClstm = defineMethod({
   produces: ['graph'] as const,
   options: clstmOptions,
   testConfig: { hidden: 8, context: 3, lambda: 0.05, lr: 0.5, maxIter: 30, checkEvery: 30, maxWindows: 30 },
-  async run({ panel, seed }, options) {
-    const { shops: S, nodeCount: N, steps: T } = panel;
+  async run(input, options) {
+    const { panel, seed } = input;
+    const { nodeCount: N, steps: T } = panel;
     checkSteps('ngc-clstm', 'context', options.context, T);
     const rng = new Rng(seed).fork('ngc-clstm');
-    const fits = mapShops(panel, options.standardize, (x, s) =>
-      fitClstmShop(x, N, T, options, rng.fork(s), s),
+    const fits = mapShops(
+      panel,
+      options.standardize,
+      (x, s) => fitClstmShop(x, N, T, options, rng.fork(s), s),
+      shopsToScore(input),
     );
-    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / S;
+    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / fits.length;
     return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations, windows: fits[0].windows } };
   },
 });

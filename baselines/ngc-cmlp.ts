@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
 import { groupSoftThreshold, offDiagonalScores, trainIsta, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, mapShops } from '../src/methods/series.js';
+import { checkSteps, laggedDesign, mapShops, shopsToScore } from '../src/methods/series.js';
 import { Rng } from '../src/rng.js';
 
 export const CMLP_PENALTIES = ['H', 'GL', 'GSGL'] as const;
@@ -156,14 +156,18 @@ export const ngcCmlp = defineMethod({
   produces: ['graph'] as const,
   options: cmlpOptions,
   testConfig: { lag: 2, hidden: 10, maxIter: 150, checkEvery: 50, lr: 0.2 },
-  async run({ panel, seed }, options) {
-    const { shops: S, nodeCount: N, steps: T } = panel;
+  async run(input, options) {
+    const { panel, seed } = input;
+    const { nodeCount: N, steps: T } = panel;
     checkSteps('ngc-cmlp', 'lag', options.lag, T);
     const rng = new Rng(seed).fork('ngc-cmlp');
-    const fits = mapShops(panel, options.standardize, (x, s) =>
-      fitCmlpShop(x, N, T, options, rng.fork(s), s),
+    const fits = mapShops(
+      panel,
+      options.standardize,
+      (x, s) => fitCmlpShop(x, N, T, options, rng.fork(s), s),
+      shopsToScore(input),
     );
-    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / S;
+    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / fits.length;
     return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations } };
   },
 });

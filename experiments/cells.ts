@@ -44,7 +44,7 @@ export interface RunIdentity {
 /**
  * The resume key of a cell: a hash of the dataset spec (as written, without its display name),
  * the method, the options that differ from the method's defaults, the seed, the forecast
- * protocol (horizon, horizons) and the backend. Display names (dataset `name`, method `label`)
+ * protocol (horizon, horizons; `graphShops` when set) and the backend. Display names (dataset `name`, method `label`)
  * are left out, so renaming a row does not recompute it; so are options at their defaults, so
  * a new option (whose default keeps the old behaviour) or a default spelt out does not either.
  * The code version is not in the key but in the cell's record: the runner decides whether a
@@ -66,7 +66,13 @@ export function cellKey(
     options,
     seed,
     split,
-    protocol: split ? forecastProtocol(config) : { horizon: config.horizon, horizons: config.horizons },
+    protocol: split
+      ? forecastProtocol(config)
+      : {
+          horizon: config.horizon,
+          horizons: config.horizons,
+          ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
+        },
     backend: identity.backend,
   });
   return createHash('sha256')

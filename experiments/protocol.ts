@@ -95,9 +95,29 @@ export function heldOutShopIndices(
       `${source}: heldOutShops ${fraction} of ${shops} shops leaves no ${count < 1 ? 'held-out' : 'training'} shop`,
     );
   }
-  const order = new Rng(seed).fork('held-out-shops').shuffle(Array.from({ length: shops }, (_, s) => s));
+  const { sample, rest } = seededShopSample(shops, count, seed, 'held-out-shops');
+  return { heldOut: sample, train: rest };
+}
+
+/** `count` of `shops` shop indices drawn by `seed` (stream `stream`), and the others; each ascending. */
+function seededShopSample(shops: number, count: number, seed: number, stream: string) {
+  const order = new Rng(seed).fork(stream).shuffle(Array.from({ length: shops }, (_, s) => s));
   const byIndex = (a: number, b: number) => a - b;
-  return { heldOut: order.slice(0, count).sort(byIndex), train: order.slice(count).sort(byIndex) };
+  return { sample: order.slice(0, count).sort(byIndex), rest: order.slice(count).sort(byIndex) };
+}
+
+/**
+ * The shops whose graphs a structure experiment scores under `graphShops`: a sample drawn by the
+ * seed alone, so every method of a (dataset, seed) scores the same shops; undefined when the
+ * dataset has no more shops than `graphShops` (all are scored).
+ */
+export function graphShopIndices(
+  shops: number,
+  graphShops: number | undefined,
+  seed: number,
+): number[] | undefined {
+  if (graphShops === undefined || graphShops >= shops) return undefined;
+  return seededShopSample(shops, graphShops, seed, 'graph-shops').sample;
 }
 
 /** A forecast setting: `scored` cut at T − M, with what the protocol says is known. */
@@ -118,16 +138,20 @@ function forecastSetting(
 
 /**
  * The settings one method runs under on one dataset: a method that does not forecast (or any
- * method when the horizon is 0) sees the whole panel once; a forecaster runs once per split.
+ * method when the horizon is 0) sees the whole panel once, and is scored on every shop or on
+ * the `graphShops` sample; a forecaster runs once per split.
  */
 export function evaluationSettings(
   method: Method,
   panel: Panel,
   protocol: ForecastProtocol,
   seed: number,
+  graphShops?: number,
 ): EvaluationSetting[] {
   if (protocol.horizon === 0 || !method.produces.includes('forecast')) {
-    return [{ scored: panel, input: { panel, horizon: 0, seed } }];
+    const scoredShops = graphShopIndices(panel.shops, graphShops, seed);
+    if (!scoredShops) return [{ scored: panel, input: { panel, horizon: 0, seed } }];
+    return [{ scored: panel.selectShops(scoredShops), input: { panel, horizon: 0, seed, scoredShops } }];
   }
   return protocol.splits.map((split) => {
     if (split === 'time') return forecastSetting('time', panel, undefined, protocol, seed);
@@ -139,6 +163,18 @@ export function evaluationSettings(
 /** How many cells a method variant yields per (seed, dataset). */
 export function settingsPerDataset(method: Method, protocol: ForecastProtocol): number {
   return protocol.horizon === 0 || !method.produces.includes('forecast') ? 1 : protocol.splits.length;
+}
+
+/** The lines that state how a run's methods were evaluated, for the head of its tables and report. */
+export function evaluationLines(results: { protocol?: ForecastProtocol; graphShops?: number }): string[] {
+  return [
+    ...(results.protocol ? [describeProtocol(results.protocol)] : []),
+    ...(results.graphShops !== undefined
+      ? [
+          `graphs scored on a seeded sample of at most ${results.graphShops} shops per dataset and seed, the same for every method; every method sees every shop; seconds_per_shop divides a cell's time by the shops it scored`,
+        ]
+      : []),
+  ];
 }
 
 /** One line stating the protocol, for the head of every table. */

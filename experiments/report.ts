@@ -10,7 +10,7 @@ import { formatMeanStd } from '../src/metrics/aggregate.js';
 import { compareWithBaselines, comparisonMarkdown } from './compare.js';
 import { readMetricsFile } from './drift.js';
 import { type RenderedFigure, writeFigures } from './figures.js';
-import { describeProtocol } from './protocol.js';
+import { evaluationLines } from './protocol.js';
 import type { ResultsFile } from './results.js';
 import { writeResults, writeTables } from './runner.js';
 import { describeOverrides } from './shrink.js';
@@ -122,7 +122,9 @@ export function reportHtml(
       ].join('\n');
     })
     .join('\n');
-  const protocol = results.protocol ? `<p>${escapeHtml(describeProtocol(results.protocol))}</p>` : '';
+  const protocol = evaluationLines(results)
+    .map((line) => `<p>${escapeHtml(line)}</p>`)
+    .join('');
   const shrunk = results.overrides
     ? `<p><strong>${escapeHtml(describeOverrides(results.overrides))}</strong></p>`
     : '';

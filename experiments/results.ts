@@ -79,6 +79,8 @@ export interface ResultsFile {
   unfinished?: number;
   /** The forecast protocol (present when the config asked for a forecast). */
   protocol?: ForecastProtocol;
+  /** Structure experiments: graphs were scored on a seeded sample of at most this many shops per dataset and seed. */
+  graphShops?: number;
   /** Metrics the tables and figures show (the config's `metrics`). */
   tableMetrics?: string[];
   /** The config's drift tolerances (`causalmmm check`), when it sets any. */

@@ -26,12 +26,7 @@ import { compareWithBaselines, comparisonMarkdown } from './compare.js';
 import type { ExperimentConfig, MethodSpec } from './config.js';
 import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
-import {
-  describeProtocol,
-  type EvaluationSetting,
-  evaluationSettings,
-  forecastProtocol,
-} from './protocol.js';
+import { type EvaluationSetting, evaluationLines, evaluationSettings, forecastProtocol } from './protocol.js';
 import type { CellResult, GraphExample, ResultsFile } from './results.js';
 import { describeOverrides } from './shrink.js';
 import { csvTable, latexTables, markdownTables, summarize } from './tables.js';
@@ -161,6 +156,11 @@ export function scoreOutput(
   let figures: Pick<CellResult, 'roc' | 'example'> = {};
   const N = panel.nodeCount;
   if (output.graphScores && panel.graph) {
+    if (output.graphScores.length !== panel.shops) {
+      throw new Error(
+        `the method returned graph scores for ${output.graphScores.length} shops; ${panel.shops} are scored`,
+      );
+    }
     for (const [s, scores] of output.graphScores.entries()) {
       assertFinite(scores, `graph scores of shop ${panel.shopIds[s]}`);
     }
@@ -261,7 +261,13 @@ export async function runPlannedCell(
   onProgress?: (event: TrainingProgress) => void,
 ): Promise<CellRun> {
   const panel = data.get(cell.datasetIndex, cell.seed);
-  const settings = evaluationSettings(variant.method, panel, forecastProtocol(config), cell.seed);
+  const settings = evaluationSettings(
+    variant.method,
+    panel,
+    forecastProtocol(config),
+    cell.seed,
+    config.graphShops,
+  );
   const setting = settings.find((s) => s.split === cell.split);
   if (!setting) throw new Error(`cell ${cell.index}: no evaluation setting for split ${cell.split}`);
   return runCell(variant, setting, config.horizons, onProgress);
@@ -437,6 +443,7 @@ export async function runExperiment(
     ...(otherCode.size > 0 ? { otherCode: Object.fromEntries(otherCode) } : {}),
     ...(options.finishedOnly && unfinished.length > 0 ? { unfinished: unfinished.length } : {}),
     ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
+    ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),
     cells: cells.flatMap((cell) => finished.get(cell.index) ?? []),
@@ -477,7 +484,9 @@ export function writeResults(results: ResultsFile, outDir: string, metrics: read
 /** Writes table.md, table.csv and table.tex of `results` into `outDir`; returns the Markdown. */
 export function writeTables(results: ResultsFile, outDir: string, metrics: readonly string[]): string {
   const rows = summarize(results.cells);
-  const protocol = results.protocol ? `${describeProtocol(results.protocol)}\n\n` : '';
+  const protocol = evaluationLines(results)
+    .map((line) => `${line}\n\n`)
+    .join('');
   const comparison = comparisonMarkdown(compareWithBaselines(results.cells));
   const shrunk = results.overrides ? `**${describeOverrides(results.overrides)}**\n\n` : '';
   const markdown = `# ${results.experiment}\n\nbackend: ${results.backend} · code: ${results.codeVersion}\n\n${shrunk}${protocol}${markdownTables(rows, metrics)}${comparison ? `\n${comparison}` : ''}`;

@@ -1,21 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { grangerVar } from '../baselines/granger-var.js';
 import { fitLstm, lstm } from '../baselines/lstm.js';
 import { seasonalNaive } from '../baselines/seasonal-naive.js';
 import { fitWideDeep, wideDeep } from '../baselines/wide-deep.js';
+import { planCells } from '../experiments/cells.js';
 import type { ExperimentConfig } from '../experiments/config.js';
 import { parseExperimentConfig } from '../experiments/config.js';
 import {
   channelValues,
   evaluationSettings,
   forecastProtocol,
+  graphShopIndices,
   heldOutShopIndices,
 } from '../experiments/protocol.js';
+import { expandMethodSpec } from '../experiments/runner.js';
 import { Panel } from '../src/data/panel.js';
 import type { MethodInput } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
 import { easyForecastPanel } from './forecast-easy.js';
-import { useBackend } from './helpers.js';
+import { expectUserError, useBackend } from './helpers.js';
 
 useBackend();
 
@@ -84,6 +88,42 @@ describe('forecast protocol', () => {
     expect(shops.input.futureChannels).toHaveLength(3 * 2 * 5);
     // A graph-only view (horizon 0) is the whole panel, once.
     expect(evaluationSettings(seasonalNaive, panel, { ...protocol, horizon: 0 }, 4)).toHaveLength(1);
+  });
+
+  it('graphShops: every method of a (dataset, seed) scores the same seeded sample and sees every shop', () => {
+    const protocol = { ...forecastProtocol(config('')), horizon: 0 };
+    const [sampled] = evaluationSettings(seasonalNaive, panel, protocol, 4, 3);
+    const [again] = evaluationSettings(grangerVar, panel, protocol, 4, 3);
+    const scored = sampled.input.scoredShops!;
+    expect(scored).toHaveLength(3);
+    expect(scored).toEqual([...scored].sort((a, b) => a - b));
+    expect(again.input.scoredShops).toEqual(scored);
+    expect(sampled.input.panel).toBe(panel);
+    expect(sampled.scored.shopIds).toEqual(scored.map((s) => panel.shopIds[s]));
+    const otherSeeds = [5, 6, 7].map((seed) => graphShopIndices(10, 3, seed));
+    expect(otherSeeds.some((other) => other!.join() !== scored.join())).toBe(true);
+    // No sample when the dataset has no more shops than asked for, or none is asked for.
+    for (const graphShops of [10, 12, undefined]) {
+      const [whole] = evaluationSettings(seasonalNaive, panel, protocol, 4, graphShops);
+      expect(whole.input.scoredShops).toBeUndefined();
+      expect(whole.scored).toBe(panel);
+    }
+  });
+
+  it('graphShops: structure experiments only; in the cell key only when set', () => {
+    const structure = (extra: string) =>
+      parseExperimentConfig(
+        `experiment: t\n${extra}\ndatasets: [{ kind: simulate, simulate: { preset: var } }]\nmethods: [{ method: granger-var }]\n`,
+        'structure.yaml',
+      );
+    const keyOf = (c: ExperimentConfig) =>
+      planCells(c, c.methods.flatMap(expandMethodSpec), { codeVersion: 'v', backend: 'cpu' })[0].key;
+    expect(keyOf(structure('graphShops: 20'))).not.toBe(keyOf(structure('')));
+    expect(keyOf(structure('horizon: 0'))).toBe(keyOf(structure('')));
+    expectUserError(
+      () => structure('graphShops: 20\nhorizon: 5'),
+      "structure.yaml: graphShops: scores a sample of the shops' graphs in structure experiments only",
+    );
   });
 
   it('rejects a held-out fraction that leaves no shop on one side', () => {

@@ -18,6 +18,8 @@ const horizon = 5;
 const easyForecast = easyForecastPanel(16, 120, 5);
 const { history, future } = easyForecast.splitTime(horizon);
 const futureChannels = channelValues(future);
+/** Few short shops, for the scored-sample test's two runs. */
+const sampleable = simulate({ preset: 'var', seed: 5, shops: 5, p: 4, steps: 80, sparsity: 0.4 });
 
 /**
  * Methods that do not yet pass the VAR known-answer case, with what was measured. They are
@@ -74,6 +76,18 @@ describe.each(METHODS.map((m) => [m.name, m] as const))('method %s', (_, method)
         options,
       );
     expect(await run()).toEqual(await run());
+  });
+
+  it('scores a sample of the shops as it scores them all (structure runs with graphShops)', async () => {
+    if (!method.produces.includes('graph')) return;
+    // Every method learns from every shop either way, so a sampled shop's scores must not change.
+    const whole = await method.run({ panel: sampleable, horizon: 0, seed: 2 }, options);
+    const sampled = await method.run(
+      { panel: sampleable, horizon: 0, seed: 2, scoredShops: [1, 4] },
+      options,
+    );
+    expect(sampled.graphScores).toEqual([whole.graphScores![1], whole.graphScores![4]]);
+    if (whole.graphs) expect(sampled.graphs).toEqual([whole.graphs[1], whole.graphs[4]]);
   });
 });
 

@@ -11,8 +11,9 @@ const PAPER =
 
 /**
  * Trains on `input.trainPanel` when the protocol holds shops out (cut to the evaluation
- * history's length, most recent steps), else on the shops it scores; then infers every
- * scored shop's graph in one encoder pass and forecasts from its history.
+ * history's length, most recent steps), else on every shop of `panel`; then infers each scored
+ * shop's graph (every shop of `panel`, or `scoredShops`) in one encoder pass and forecasts
+ * from its history.
  */
 async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Promise<MethodOutput> {
   const { panel, horizon, seed } = input;
@@ -29,7 +30,8 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
   );
   const { model } = trained;
   try {
-    const scored = prepareSeries(panel, options.scale);
+    const scoredPanel = input.scoredShops ? panel.selectShops(input.scoredShops) : panel;
+    const scored = prepareSeries(scoredPanel, options.scale);
     const output: MethodOutput = {};
     // One inference (encoder pass, then `refineSteps`) serves the graph scores and the forecasts.
     const logits = options.graph === 'learned' ? shopEdgeLogits(model, scored, seed) : undefined;
@@ -46,7 +48,7 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
       finalLoss: last.loss,
       finalValLoss: last.valLoss,
     };
-    const response = hillResponse(model, scored, panel.shopIds);
+    const response = hillResponse(model, scored, scoredPanel.shopIds);
     if (response) output.response = response;
     return output;
   } finally {

@@ -25,6 +25,13 @@ export interface MethodInput {
    */
   trainPanel?: Panel;
   /**
+   * Indices into `panel` of the shops whose graphs are scored, ascending; present only when a
+   * structure experiment (horizon 0) scores a sample of the shops (`graphShops`). The method may
+   * still learn from every shop of `panel`, but returns `graphScores` (and `graphs`) for these
+   * shops only, in this order. Absent: every shop is scored.
+   */
+  scoredShops?: readonly number[];
+  /**
    * Called by methods that train iteratively, once per epoch (or evaluation step), with the
    * training loss. The runner shows it in its progress display and fails the cell on a NaN or
    * infinite loss (the callback throws a NumericalError, which the method lets propagate).
@@ -41,8 +48,9 @@ export interface TrainingProgress {
 
 export interface MethodOutput {
   /**
-   * Graph scores per shop, each N × N row-major: `scores[s][i * N + j]` is the evidence for
-   * j → i (higher = more likely an edge). The diagonal is ignored by default metrics.
+   * Graph scores per scored shop (every shop of `panel`, or `scoredShops`), each N × N
+   * row-major: `scores[s][i * N + j]` is the evidence for j → i (higher = more likely an edge).
+   * The diagonal is ignored by default metrics.
    */
   graphScores?: Float64Array[];
   /** Binary graphs per shop (same layout), when the method has its own decision rule. */

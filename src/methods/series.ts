@@ -5,6 +5,7 @@
  */
 import type { Panel } from '../data/panel.js';
 import { UserError } from '../errors.js';
+import type { MethodInput } from './method.js';
 
 /**
  * Copies an N × T block to doubles, centred and scaled per series when asked. A series with
@@ -43,19 +44,25 @@ export function shopSeries(
   return prepareShop(values, N, T, standardize).x;
 }
 
+/** The indices of the shops a method returns graphs for: `scoredShops`, else every shop of `panel`. */
+export function shopsToScore({ panel, scoredShops }: Pick<MethodInput, 'panel' | 'scoredShops'>): number[] {
+  return scoredShops ? [...scoredShops] : Array.from({ length: panel.shops }, (_, s) => s);
+}
+
 /**
- * Runs `fitShop` on every shop of `panel` in order, with the shop's (standardised) N × T series; the
- * per-shop loop of the methods that fit one model per shop.
+ * Runs `fitShop` on each of `shops` (every shop of `panel` by default) in order, with the shop's
+ * (standardised) N × T series and its index in `panel`; the per-shop loop of the methods that
+ * fit one model per shop. A fit sees its own shop only, so fitting a subset gives the same
+ * scores as fitting every shop and keeping the subset's.
  */
 export function mapShops<R>(
   panel: Panel,
   standardize: boolean,
   fitShop: (x: Float64Array, shop: number) => R,
+  shops: readonly number[] = shopsToScore({ panel }),
 ): R[] {
   const { nodeCount: N, steps: T } = panel;
-  return Array.from({ length: panel.shops }, (_, s) =>
-    fitShop(shopSeries(panel.shopValues(s), N, T, standardize), s),
-  );
+  return shops.map((s) => fitShop(shopSeries(panel.shopValues(s), N, T, standardize), s));
 }
 
 /**
