@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
 import {
+  fitShopsIsta,
   groupSoftThreshold,
   offDiagonalScores,
   tanhViaSigmoid,
   trainIsta,
   uniformVariable,
 } from '../src/methods/neural.js';
-import { checkSteps, mapShops, shopsToScore } from '../src/methods/series.js';
-import { Rng } from '../src/rng.js';
+import { checkSteps } from '../src/methods/series.js';
+import type { Rng } from '../src/rng.js';
 
 export const clstmOptions = z.strictObject({
   /** Hidden units of each component LSTM. */
@@ -177,17 +178,14 @@ export const ngcClstm = defineMethod({
   options: clstmOptions,
   testConfig: { hidden: 8, context: 3, lambda: 0.05, lr: 0.5, maxIter: 30, checkEvery: 30, maxWindows: 30 },
   async run(input, options) {
-    const { panel, seed } = input;
-    const { nodeCount: N, steps: T } = panel;
+    const { nodeCount: N, steps: T } = input.panel;
     checkSteps('ngc-clstm', 'context', options.context, T);
-    const rng = new Rng(seed).fork('ngc-clstm');
-    const fits = mapShops(
-      panel,
+    const { fits, graphScores, meanIterations } = fitShopsIsta(
+      input,
+      'ngc-clstm',
       options.standardize,
-      (x, s) => fitClstmShop(x, N, T, options, rng.fork(s), s),
-      shopsToScore(input),
+      (x, rng, s) => fitClstmShop(x, N, T, options, rng, s),
     );
-    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / fits.length;
-    return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations, windows: fits[0].windows } };
+    return { graphScores, info: { meanIterations, windows: fits[0].windows } };
   },
 });

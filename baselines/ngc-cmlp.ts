@@ -1,9 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { defineMethod } from '../src/methods/method.js';
-import { groupSoftThreshold, offDiagonalScores, trainIsta, uniformVariable } from '../src/methods/neural.js';
-import { checkSteps, laggedDesign, mapShops, shopsToScore } from '../src/methods/series.js';
-import { Rng } from '../src/rng.js';
+import {
+  fitShopsIsta,
+  groupSoftThreshold,
+  offDiagonalScores,
+  trainIsta,
+  uniformVariable,
+} from '../src/methods/neural.js';
+import { checkSteps, laggedDesign } from '../src/methods/series.js';
+import type { Rng } from '../src/rng.js';
 
 export const CMLP_PENALTIES = ['H', 'GL', 'GSGL'] as const;
 
@@ -157,17 +163,14 @@ export const ngcCmlp = defineMethod({
   options: cmlpOptions,
   testConfig: { lag: 2, hidden: 10, maxIter: 150, checkEvery: 50, lr: 0.2 },
   async run(input, options) {
-    const { panel, seed } = input;
-    const { nodeCount: N, steps: T } = panel;
+    const { nodeCount: N, steps: T } = input.panel;
     checkSteps('ngc-cmlp', 'lag', options.lag, T);
-    const rng = new Rng(seed).fork('ngc-cmlp');
-    const fits = mapShops(
-      panel,
+    const { graphScores, meanIterations } = fitShopsIsta(
+      input,
+      'ngc-cmlp',
       options.standardize,
-      (x, s) => fitCmlpShop(x, N, T, options, rng.fork(s), s),
-      shopsToScore(input),
+      (x, rng, s) => fitCmlpShop(x, N, T, options, rng, s),
     );
-    const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / fits.length;
-    return { graphScores: fits.map((fit) => fit.scores), info: { meanIterations } };
+    return { graphScores, info: { meanIterations } };
   },
 });

@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NumericalError } from '../errors.js';
-import type { Rng } from '../rng.js';
+import { Rng } from '../rng.js';
+import type { MethodInput } from './method.js';
+import { mapShops, shopsToScore } from './series.js';
 
 /**
  * A tensor drawn from U(−bound, bound) by `rng` (PyTorch's default Linear/Conv init uses
@@ -142,4 +144,22 @@ export function offDiagonalScores(values: ArrayLike<number>, N: number): Float64
   const scores = new Float64Array(N * N);
   for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) scores[i * N + j] = i === j ? 0 : values[i * N + j];
   return scores;
+}
+
+/**
+ * Fits each scored shop of `input` on its own, as cMLP and cLSTM do: its (standardised) N × T
+ * series and its own random stream (seed → `method` → shop index, so a shop's fit does not
+ * depend on which others are scored). Returns the fits, in `scoredShops` order, their graph
+ * scores and their mean number of ISTA iterations.
+ */
+export function fitShopsIsta<Fit extends { scores: Float64Array; iterations: number }>(
+  input: Pick<MethodInput, 'panel' | 'scoredShops' | 'seed'>,
+  method: string,
+  standardize: boolean,
+  fitShop: (x: Float64Array, rng: Rng, shop: number) => Fit,
+): { fits: Fit[]; graphScores: Float64Array[]; meanIterations: number } {
+  const rng = new Rng(input.seed).fork(method);
+  const fits = mapShops(input.panel, standardize, (x, s) => fitShop(x, rng.fork(s), s), shopsToScore(input));
+  const meanIterations = fits.reduce((sum, fit) => sum + fit.iterations, 0) / fits.length;
+  return { fits, graphScores: fits.map((fit) => fit.scores), meanIterations };
 }
