@@ -172,6 +172,8 @@ export interface CellRecord {
   tableMetrics: string[];
   /** The run's overrides of its config (`--seeds`, `--max-shops`), when it had any. */
   overrides?: RunOverrides;
+  /** The config's `graphShops`, when set (so a merge of shards can state it). */
+  graphShops?: number;
   cell: CellResult;
 }
 
@@ -192,6 +194,7 @@ const cellRecordSchema = z.object({
       cappedDatasets: z.array(z.strictObject({ dataset: z.string(), from: z.int(), to: z.int() })).optional(),
     })
     .optional(),
+  graphShops: z.int().positive().optional(),
   cell: z.looseObject({
     dataset: z.string(),
     method: z.string(),

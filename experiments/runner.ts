@@ -394,6 +394,7 @@ export async function runExperiment(
         config: configPath,
         tableMetrics: config.metrics,
         ...(config.overrides ? { overrides: config.overrides } : {}),
+        ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
         cell: result,
       });
     }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { grangerVar } from '../baselines/granger-var.js';
@@ -7,6 +10,7 @@ import { fitWideDeep, wideDeep } from '../baselines/wide-deep.js';
 import { planCells } from '../experiments/cells.js';
 import type { ExperimentConfig } from '../experiments/config.js';
 import { parseExperimentConfig } from '../experiments/config.js';
+import { mergeRuns } from '../experiments/merge.js';
 import {
   channelValues,
   evaluationSettings,
@@ -14,7 +18,7 @@ import {
   graphShopIndices,
   heldOutShopIndices,
 } from '../experiments/protocol.js';
-import { expandMethodSpec } from '../experiments/runner.js';
+import { expandMethodSpec, runExperiment, writeTables } from '../experiments/runner.js';
 import { Panel } from '../src/data/panel.js';
 import type { MethodInput } from '../src/methods/method.js';
 import { METHODS } from '../src/methods/registry.js';
@@ -107,6 +111,31 @@ describe('forecast protocol', () => {
       const [whole] = evaluationSettings(seasonalNaive, panel, protocol, 4, graphShops);
       expect(whole.input.scoredShops).toBeUndefined();
       expect(whole.scored).toBe(panel);
+    }
+  });
+
+  it('graphShops: a run scores the sample, and says so in results.json, its table and a merge of its shards', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'graph-shops-'));
+    try {
+      const sampled = parseExperimentConfig(
+        'experiment: sampled\nseeds: 2\ngraphShops: 3\ndatasets: [{ kind: simulate, simulate: { preset: var, shops: 8, steps: 80 } }]\nmethods: [{ method: granger-var }]\n',
+        path.join(dir, 'sampled.yaml'),
+      );
+      const shards = [0, 1].map((index) => path.join(dir, `shard${index}`));
+      const runs = await Promise.all(
+        shards.map((out, index) =>
+          runExperiment(sampled, { shard: { index, count: 2 }, cellsDir: path.join(out, 'cells') }),
+        ),
+      );
+      const cells = runs.flatMap((r) => r.cells);
+      expect(cells.map((c) => c.shops)).toEqual([3, 3]);
+      expect(cells.map((c) => c.metrics.auroc).every(Number.isFinite)).toBe(true);
+      expect(runs[0].graphShops).toBe(3);
+      const merged = mergeRuns(shards);
+      expect(merged.results.graphShops).toBe(3);
+      expect(writeTables(merged.results, dir, ['auroc'])).toContain('seeded sample of at most 3 shops');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
