@@ -11,9 +11,15 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io.js';
 import { parseOrThrow } from '../src/validation.js';
-import type { ExperimentConfig, ForecastSplit } from './config.js';
+import {
+  type ExperimentConfig,
+  type ForecastSplit,
+  FUTURE_SPEND_CHOICES,
+  SHOP_CONTEXT_CHOICES,
+  SPLIT_CHOICES,
+} from './config.js';
 import { datasetName } from './datasets.js';
-import { forecastProtocol } from './protocol.js';
+import { type ForecastProtocol, forecastProtocol } from './protocol.js';
 import type { CellResult } from './results.js';
 import type { RunOverrides } from './shrink.js';
 
@@ -174,6 +180,8 @@ export interface CellRecord {
   overrides?: RunOverrides;
   /** The config's `graphShops`, when set (so a merge of shards can state it). */
   graphShops?: number;
+  /** The config's forecast protocol, when it asks for a forecast (so a merge can state it). */
+  protocol?: ForecastProtocol;
   cell: CellResult;
 }
 
@@ -195,6 +203,16 @@ const cellRecordSchema = z.object({
     })
     .optional(),
   graphShops: z.int().positive().optional(),
+  protocol: z
+    .strictObject({
+      horizon: z.int().nonnegative(),
+      horizons: z.array(z.int().positive()),
+      futureSpend: z.enum(FUTURE_SPEND_CHOICES),
+      shopContext: z.enum(SHOP_CONTEXT_CHOICES),
+      splits: z.array(z.enum(SPLIT_CHOICES)),
+      heldOutShops: z.number(),
+    })
+    .optional(),
   cell: z.looseObject({
     dataset: z.string(),
     method: z.string(),

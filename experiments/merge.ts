@@ -73,6 +73,7 @@ export function mergeRuns(dirs: readonly string[]): MergedRun {
       config: first.config,
       tableMetrics: first.tableMetrics,
       ...(first.overrides ? { overrides: first.overrides } : {}),
+      ...(first.protocol ? { protocol: first.protocol } : {}),
       ...(first.graphShops !== undefined ? { graphShops: first.graphShops } : {}),
       cells: records.map((r) => r.cell),
     },

@@ -395,6 +395,7 @@ export async function runExperiment(
         tableMetrics: config.metrics,
         ...(config.overrides ? { overrides: config.overrides } : {}),
         ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
+        ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
         cell: result,
       });
     }

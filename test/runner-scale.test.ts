@@ -147,6 +147,9 @@ describe('runner at scale', () => {
     expect(merged.missing).toBe(0);
     expect(merged.tableMetrics).toEqual(['auroc', 'auprc']);
     expect(numbers(merged.results.cells)).toBe(numbers(whole.cells));
+    // The forecast protocol a whole run states is stated by the merge too.
+    expect(whole.protocol).toBeDefined();
+    expect(merged.results.protocol).toEqual(whole.protocol);
     expectUserError(() => mergeRuns([path.join(dirs[0], 'nowhere')]), 'nowhere: no such directory');
     expectUserError(() => mergeRuns([path.join(dirs[0], 'cells')]), 'no cells/ folder');
   });
