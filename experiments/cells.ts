@@ -11,13 +11,7 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io.js';
 import { parseOrThrow } from '../src/validation.js';
-import {
-  type ExperimentConfig,
-  type ForecastSplit,
-  FUTURE_SPEND_CHOICES,
-  SHOP_CONTEXT_CHOICES,
-  SPLIT_CHOICES,
-} from './config.js';
+import { type ExperimentConfig, type ForecastSplit, forecastProtocolSchema } from './config.js';
 import { datasetName } from './datasets.js';
 import { type ForecastProtocol, forecastProtocol } from './protocol.js';
 import type { CellResult } from './results.js';
@@ -203,16 +197,7 @@ const cellRecordSchema = z.object({
     })
     .optional(),
   graphShops: z.int().positive().optional(),
-  protocol: z
-    .strictObject({
-      horizon: z.int().nonnegative(),
-      horizons: z.array(z.int().positive()),
-      futureSpend: z.enum(FUTURE_SPEND_CHOICES),
-      shopContext: z.enum(SHOP_CONTEXT_CHOICES),
-      splits: z.array(z.enum(SPLIT_CHOICES)),
-      heldOutShops: z.number(),
-    })
-    .optional(),
+  protocol: forecastProtocolSchema.optional(),
   cell: z.looseObject({
     dataset: z.string(),
     method: z.string(),

@@ -97,6 +97,20 @@ export const METRIC_NAMES = [
   'mape@h',
 ];
 
+/**
+ * The fields of a config that make up its forecast protocol, without their defaults: cell records
+ * carry them (so a merge of shards can state the protocol) and are validated against this.
+ */
+export const forecastProtocolSchema = z.strictObject({
+  horizon: z.int().nonnegative(),
+  horizons: z.array(z.int().positive()),
+  futureSpend: z.enum(FUTURE_SPEND_CHOICES),
+  shopContext: z.enum(SHOP_CONTEXT_CHOICES),
+  splits: z.array(z.enum(SPLIT_CHOICES)).min(1),
+  heldOutShops: z.number().gt(0).lt(1),
+});
+const protocolField = forecastProtocolSchema.shape;
+
 /** A seed count beyond this is a typo, not a study (and would build a huge grid). */
 const MAX_SEEDS = 10_000;
 
@@ -113,24 +127,24 @@ export const experimentConfigSchema = z.strictObject({
     .transform((s) => (typeof s === 'number' ? Array.from({ length: s }, (_, i) => i) : s)),
   backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('auto'),
   /** Forecast horizon M: methods that forecast see all but the last M steps and predict them. */
-  horizon: z.int().nonnegative().default(0),
+  horizon: protocolField.horizon.default(0),
   /** Horizons (1-based steps) reported as mse@h / mae@h / mape@h. */
-  horizons: z.array(z.int().positive()).default([1, 3, 7]),
+  horizons: protocolField.horizons.default([1, 3, 7]),
   /**
    * Whether the channel spends of the horizon are known at forecast time (planned budgets, the
    * usual MMM case): `known` passes them to forecasters as `futureChannels`.
    */
-  futureSpend: z.enum(FUTURE_SPEND_CHOICES).default('unknown'),
+  futureSpend: protocolField.futureSpend.default('unknown'),
   /** Whether forecasters may read each shop's static context (`unknown` strips it from their inputs). */
-  shopContext: z.enum(SHOP_CONTEXT_CHOICES).default('known'),
+  shopContext: protocolField.shopContext.default('known'),
   /**
    * Forecast splits, each reported separately: `time` holds out the last `horizon` steps of every
    * shop; `shops` also holds out whole shops (a seeded `heldOutShops` fraction), which are scored
    * while the other shops' full series are offered for training.
    */
-  splits: z.array(z.enum(SPLIT_CHOICES)).min(1).default(['time']),
+  splits: protocolField.splits.default(['time']),
   /** Fraction of the shops evaluated (held out) under the `shops` split. */
-  heldOutShops: z.number().gt(0).lt(1).default(0.2),
+  heldOutShops: protocolField.heldOutShops.default(0.2),
   /**
    * Structure experiments (horizon 0) only: score the graphs of at most this many shops per
    * dataset and seed, a seeded sample that every method of the cell shares (all shops when

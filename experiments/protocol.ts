@@ -13,21 +13,16 @@
  *   `futureChannels` [S, C, M]; nothing else of the horizon reaches a method.
  * - `shopContext: unknown` strips the static context from everything a method sees.
  */
+
+import type { z } from 'zod';
 import { Panel } from '../src/data/panel.js';
 import { UserError } from '../src/errors.js';
 import type { Method, MethodInput } from '../src/methods/method.js';
 import { Rng } from '../src/rng.js';
-import type { ExperimentConfig, ForecastSplit } from './config.js';
+import type { ExperimentConfig, ForecastSplit, forecastProtocolSchema } from './config.js';
 
 /** What a config says about forecasting, recorded in results.json and stated in every table. */
-export interface ForecastProtocol {
-  horizon: number;
-  horizons: number[];
-  futureSpend: 'known' | 'unknown';
-  shopContext: 'known' | 'unknown';
-  splits: ForecastSplit[];
-  heldOutShops: number;
-}
+export type ForecastProtocol = z.infer<typeof forecastProtocolSchema>;
 
 export function forecastProtocol(config: ExperimentConfig): ForecastProtocol {
   return {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +7,7 @@ import { grangerVar } from '../baselines/granger-var.js';
 import { fitLstm, lstm } from '../baselines/lstm.js';
 import { seasonalNaive } from '../baselines/seasonal-naive.js';
 import { fitWideDeep, wideDeep } from '../baselines/wide-deep.js';
-import { planCells } from '../experiments/cells.js';
+import { planCells, readCellRecord } from '../experiments/cells.js';
 import type { ExperimentConfig } from '../experiments/config.js';
 import { parseExperimentConfig } from '../experiments/config.js';
 import { mergeRuns } from '../experiments/merge.js';
@@ -134,6 +134,16 @@ describe('forecast protocol', () => {
       const merged = mergeRuns(shards);
       expect(merged.results.graphShops).toBe(3);
       expect(writeTables(merged.results, dir, ['auroc'])).toContain('seeded sample of at most 3 shops');
+
+      // A record's protocol is validated as the config's fields are: a fraction of 5 is refused.
+      const cellsDir = path.join(shards[0], 'cells');
+      const file = path.join(cellsDir, readdirSync(cellsDir)[0]);
+      const record = JSON.parse(readFileSync(file, 'utf8'));
+      const protocol = { ...forecastProtocol(config('')), heldOutShops: 0.2 };
+      writeFileSync(file, JSON.stringify({ ...record, protocol }));
+      expect(readCellRecord(file).protocol).toEqual(protocol);
+      writeFileSync(file, JSON.stringify({ ...record, protocol: { ...protocol, heldOutShops: 5 } }));
+      expectUserError(() => readCellRecord(file), `${file}: protocol.heldOutShops: Too big`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
