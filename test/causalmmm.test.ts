@@ -15,7 +15,9 @@ import {
 import { type CausalmmmOptions, causalmmmOptions } from '../src/causalmmm/options.js';
 import { GradientWorkers } from '../src/causalmmm/parallel.js';
 import {
+  averagedEdgeProbabilities,
   batchTensors,
+  disposeTrainResult,
   edgeProbabilities,
   forecastShops,
   logisticNoise,
@@ -496,6 +498,45 @@ describe('CausalMMM training', () => {
     });
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("graphAverage epochs: the graph is the mean of the kept epochs' graphs; the model and memory are left as they were", () => {
+    const before = tf.memory().numTensors;
+    const data = prepareSeries(panel, base.scale);
+    const shapeOf = { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices };
+    const perEpoch: Float64Array[][] = [];
+    // Validation early stopping keeps the best epoch; the snapshots stop there too.
+    const options = {
+      ...base,
+      epochs: 12,
+      learningRate: 0.01,
+      graphAverage: 'epochs' as const,
+      valFraction: 0.25,
+    };
+    const result = trainCausalmmm(data, options, 0, shapeOf, (_, model) =>
+      perEpoch.push(edgeProbabilities(model, data)),
+    );
+    expect(result.snapshots).toHaveLength(result.bestEpoch);
+    // (here epoch 11 of 12 is the best: the last epoch's snapshot is dropped)
+    expect(result.bestEpoch).toBeLessThan(12);
+    const kept = edgeProbabilities(result.model, data);
+    const averaged = averagedEdgeProbabilities(result.model, result.snapshots, data);
+    expect(edgeProbabilities(result.model, data)).toEqual(kept);
+    const expected = averaged.map((shop, s) =>
+      shop.map(
+        (_, k) => perEpoch.slice(0, result.bestEpoch).reduce((sum, e) => sum + e[s][k], 0) / result.bestEpoch,
+      ),
+    );
+    for (const [s, shop] of averaged.entries())
+      for (const [k, v] of shop.entries()) expect(v).toBeCloseTo(expected[s][k], 6);
+    // More than one epoch kept, and not every epoch's graph alike: the mean is not the last graph.
+    expect(result.bestEpoch).toBeGreaterThan(1);
+    expect(averaged).not.toEqual(kept);
+    disposeTrainResult(result);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => trainCausalmmm(data, { ...options, refineSteps: 5 }, 0, shapeOf)).toThrow(
+      /graphAverage epochs/,
+    );
   });
 
   it('takes windowsPerShop crops of each training shop per epoch', () => {

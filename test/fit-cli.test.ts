@@ -126,6 +126,13 @@ describe('causalmmm fit and whatif', () => {
       'bad.yaml: options',
       'hiden',
     );
+    // A saved model keeps one encoder: the training trajectory's mean graph is for `run` only.
+    writeFileSync(bad, 'options: { graphAverage: epochs }\n');
+    expectUserFailure(
+      cli(['fit', '--data', data, '--config', bad, '--out', fresh]),
+      'bad.yaml: options: graphAverage',
+      'use last',
+    );
     expectUserFailure(
       cli(['fit', '--data', data, '--method', 'ngc-cmlp', '--out', fresh]),
       '--method ngc-cmlp',

@@ -4,7 +4,15 @@ import type { Panel } from '../data/panel.js';
 import { defineMethod, type MethodInput, type MethodOutput } from '../methods/method.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
 import { hillResponse } from './response.js';
-import { edgeProbabilities, forecastShops, prepareSeries, shopEdgeLogits, trainCausalmmm } from './train.js';
+import {
+  averagedEdgeProbabilities,
+  disposeTrainResult,
+  edgeProbabilities,
+  forecastShops,
+  prepareSeries,
+  shopEdgeLogits,
+  trainCausalmmm,
+} from './train.js';
 
 const PAPER =
   'Gong et al., "CausalMMM: Learning Causal Structure for Marketing Mix Modeling", WSDM 2024 (arXiv 2406.16728)';
@@ -35,7 +43,12 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
     const output: MethodOutput = {};
     // One inference (encoder pass, then `refineSteps`) serves the graph scores and the forecasts.
     const logits = options.graph === 'learned' ? shopEdgeLogits(model, scored, seed) : undefined;
-    if (logits) output.graphScores = edgeProbabilities(model, scored, seed, logits);
+    if (logits) {
+      output.graphScores =
+        options.graphAverage === 'epochs'
+          ? averagedEdgeProbabilities(model, trained.snapshots, scored, seed)
+          : edgeProbabilities(model, scored, seed, logits);
+    }
     if (horizon > 0)
       output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, logits);
     const last = trained.history[trained.history.length - 1];
@@ -52,7 +65,7 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
     if (response) output.response = response;
     return output;
   } finally {
-    model.dispose();
+    disposeTrainResult(trained);
   }
 }
 

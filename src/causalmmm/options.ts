@@ -169,6 +169,15 @@ export const causalmmmOptions = z.strictObject({
    * (released). Measured (README): the per-shop logits move toward the shop's own edges.
    */
   refineSteps: z.int().min(0).default(0),
+  /**
+   * The graph scores: `last`, the encoder as training leaves it (released), or `epochs`, the
+   * mean edge probability over the encoder's states at the end of every epoch (up to the kept
+   * best one), a snapshot ensemble of the training trajectory. Measured on the authors' arrays
+   * (README, "Why the graph decays"): the released encoder's edge posteriors saturate within
+   * tens of steps and its ranking then jumps between plateaus; the trajectory's mean holds.
+   * Only the graph scores: forecasts use the kept encoder. Not with `refineSteps`.
+   */
+  graphAverage: z.enum(['last', 'epochs']).default('last'),
   /** Adam learning rate of `refineSteps`. */
   refineRate: z.number().gt(0).default(0.2),
   /** Crops per shop and step of `refineSteps`. */

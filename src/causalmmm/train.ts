@@ -251,6 +251,11 @@ export interface EpochReport {
 
 export interface TrainResult {
   model: CausalmmmModel;
+  /**
+   * Under `graphAverage: epochs`, the encoder's variables and the BatchNorm statistics at the
+   * end of each epoch up to `bestEpoch` (the caller disposes them, e.g. by {@link disposeTrainResult}).
+   */
+  snapshots: tf.Tensor[][];
   history: EpochReport[];
   /** Epoch whose weights were kept (best validation ELBO, else the last). */
   bestEpoch: number;
@@ -312,6 +317,11 @@ export function trainCausalmmm(
       `causalmmm: encoderWindow disjoint needs trainWindow > 0 with 2 · trainWindow ≤ the series' ${T} steps (trainWindow is ${options.trainWindow})`,
     );
   }
+  if (options.graphAverage === 'epochs' && options.refineSteps > 0) {
+    throw new UserError(
+      "causalmmm: graphAverage epochs averages the encoder's graphs, refineSteps refines one set of logits: choose one",
+    );
+  }
   if (L - M < 2) {
     throw new UserError(
       `causalmmm: training windows of ${L} steps are too short for predictSteps ${M} (need at least ${M + 2})`,
@@ -351,6 +361,7 @@ export function trainCausalmmm(
   let workers: GradientWorkers | undefined;
   const history: EpochReport[] = [];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  const snapshots: tf.Tensor[][] = [];
   let sinceBest = 0;
   try {
     if (partsPerBatch > 1) {
@@ -445,6 +456,8 @@ export function trainCausalmmm(
         seconds: (performance.now() - started) / 1000,
       };
       history.push(report);
+      if (options.graphAverage === 'epochs')
+        snapshots.push(snapshot([...model.encoderVariables, ...model.statistics]));
       onEpoch?.(report, model, { fit: fitShops, val: valShops });
       const score = valShops.length ? valLoss : report.loss;
       if (!best || score < best.loss) {
@@ -462,16 +475,21 @@ export function trainCausalmmm(
     if (best) restore([...model.variables, ...model.statistics], best.weights);
   } catch (err) {
     model.dispose();
+    tf.dispose(snapshots.flat());
     throw err;
   } finally {
     workers?.close();
     if (best) tf.dispose(best.weights);
     adam.dispose();
   }
+  const bestEpoch = best?.epoch ?? history.length;
+  // The epochs after the kept one are not part of the model's trajectory.
+  tf.dispose(snapshots.splice(bestEpoch).flat());
   return {
     model,
+    snapshots,
     history,
-    bestEpoch: best?.epoch ?? history.length,
+    bestEpoch,
     trainShops: fitShops.length,
     valShops: valShops.length,
   };
@@ -587,6 +605,40 @@ export function refineEdgeLogits(
       pick.dispose();
     }
   }
+}
+
+/** Frees a training result's model and snapshots. */
+export function disposeTrainResult(result: TrainResult): void {
+  result.model.dispose();
+  tf.dispose(result.snapshots.flat());
+}
+
+/**
+ * `graphAverage: epochs`: the mean over `snapshots` (the encoder's states along training, see
+ * {@link TrainResult.snapshots}) of every shop's edge probabilities, N × N row-major per shop,
+ * zero diagonal. The model's own weights are put back afterwards.
+ */
+export function averagedEdgeProbabilities(
+  model: CausalmmmModel,
+  snapshots: readonly tf.Tensor[][],
+  data: ShopSeries,
+  seed = 0,
+): Float64Array[] {
+  const slots = [...model.encoderVariables, ...model.statistics];
+  const own = snapshot(slots);
+  const sums = Array.from({ length: data.shops }, () => new Float64Array(data.nodes * data.nodes));
+  try {
+    for (const state of snapshots) {
+      restore(slots, state);
+      edgeProbabilities(model, data, seed).forEach((p, s) => {
+        for (let k = 0; k < p.length; k++) sums[s][k] += p[k] / snapshots.length;
+      });
+    }
+  } finally {
+    restore(slots, own);
+    tf.dispose(own);
+  }
+  return sums;
 }
 
 /**

@@ -40,7 +40,11 @@ export interface FitMethod {
 
 function neuralFitMethod(name: string, schema: z.ZodType): FitMethod {
   return {
-    options: schema,
+    // A saved model holds the kept weights only, not the trajectory that `epochs` averages.
+    options: schema.refine((o) => (o as CausalmmmOptions).graphAverage === 'last', {
+      path: ['graphAverage'],
+      message: 'fit saves one encoder, not the training trajectory: use last (the default)',
+    }),
     edgeThreshold: 0.5,
     caveat: `On simulated shops, ${name}'s contributions give about the same share to every channel instead of the true ones (README, "Fit your own data"); --method granger-var's track the truth.`,
     readSteps: () => 1,
