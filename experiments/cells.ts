@@ -13,9 +13,8 @@ import { writeFileAtomic } from '../src/io.js';
 import { parseOrThrow } from '../src/validation.js';
 import { type ExperimentConfig, type ForecastSplit, forecastProtocolSchema } from './config.js';
 import { datasetName } from './datasets.js';
-import { type ForecastProtocol, forecastProtocol } from './protocol.js';
-import type { CellResult } from './results.js';
-import type { RunOverrides } from './shrink.js';
+import { forecastProtocol } from './protocol.js';
+import type { CellResult, RunStatement } from './results.js';
 
 /** One cell of the grid before it runs: what a worker needs to run it, and its resume key. */
 export interface PlannedCell {
@@ -157,8 +156,8 @@ export function shardCells<T extends { index: number }>(cells: readonly T[], sha
   return cells.filter((cell) => cell.index % shard.count === shard.index);
 }
 
-/** One finished cell on disk: `<out>/cells/<key>.json`. */
-export interface CellRecord {
+/** One finished cell on disk: `<out>/cells/<key>.json`, with what its run states (`RunStatement`). */
+export interface CellRecord extends RunStatement {
   key: string;
   /** The cell's position in its grid and the grid's size, for merging shards in grid order. */
   index: number;
@@ -170,12 +169,6 @@ export interface CellRecord {
   config: string;
   /** The metrics the config shows in tables. */
   tableMetrics: string[];
-  /** The run's overrides of its config (`--seeds`, `--max-shops`), when it had any. */
-  overrides?: RunOverrides;
-  /** The config's `graphShops`, when set (so a merge of shards can state it). */
-  graphShops?: number;
-  /** The config's forecast protocol, when it asks for a forecast (so a merge can state it). */
-  protocol?: ForecastProtocol;
   cell: CellResult;
 }
 

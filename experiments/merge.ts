@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/errors.js';
 import { type CellRecord, listCellRecords, writeCellRecord } from './cells.js';
-import type { ResultsFile } from './results.js';
+import { type ResultsFile, runStatement } from './results.js';
 
 export interface MergedRun {
   results: ResultsFile;
@@ -72,9 +72,7 @@ export function mergeRuns(dirs: readonly string[]): MergedRun {
       backend: first.backend,
       config: first.config,
       tableMetrics: first.tableMetrics,
-      ...(first.overrides ? { overrides: first.overrides } : {}),
-      ...(first.protocol ? { protocol: first.protocol } : {}),
-      ...(first.graphShops !== undefined ? { graphShops: first.graphShops } : {}),
+      ...runStatement(first),
       cells: records.map((r) => r.cell),
     },
     tableMetrics: first.tableMetrics,

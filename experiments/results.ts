@@ -87,3 +87,18 @@ export interface ResultsFile {
   tolerances?: ToleranceOverrides;
   cells: CellResult[];
 }
+
+/**
+ * What a run states about itself beyond its cells: `results.json` carries it, and so does every
+ * cell record, so that a merge of shards states what the whole run would.
+ */
+export type RunStatement = Pick<ResultsFile, 'overrides' | 'protocol' | 'graphShops'>;
+
+/** The fields of `source` that a run states, those unset left out (as `results.json` omits them). */
+export function runStatement(source: RunStatement): RunStatement {
+  return {
+    ...(source.overrides ? { overrides: source.overrides } : {}),
+    ...(source.protocol ? { protocol: source.protocol } : {}),
+    ...(source.graphShops !== undefined ? { graphShops: source.graphShops } : {}),
+  };
+}

@@ -27,7 +27,7 @@ import type { ExperimentConfig, MethodSpec } from './config.js';
 import { DatasetCache } from './datasets.js';
 import { runInPool } from './pool.js';
 import { type EvaluationSetting, evaluationLines, evaluationSettings, forecastProtocol } from './protocol.js';
-import type { CellResult, GraphExample, ResultsFile } from './results.js';
+import { type CellResult, type GraphExample, type ResultsFile, runStatement } from './results.js';
 import { describeOverrides } from './shrink.js';
 import { csvTable, latexTables, markdownTables, summarize } from './tables.js';
 
@@ -375,6 +375,11 @@ export async function runExperiment(
   const workers = Math.max(1, Math.min(options.workers ?? 1, todo.length));
   progress.begin({ experiment: config.experiment, total: cells.length, done: finished.size, workers });
 
+  const stated = runStatement({
+    overrides: config.overrides,
+    protocol: config.horizon > 0 ? forecastProtocol(config) : undefined,
+    graphShops: config.graphShops,
+  });
   const record = (slot: number, cell: PlannedCell, run: CellRun, lost: boolean) => {
     for (const twin of sameKey.get(cell.key) ?? []) {
       if (twin === cell) continue;
@@ -393,9 +398,7 @@ export async function runExperiment(
         backend,
         config: configPath,
         tableMetrics: config.metrics,
-        ...(config.overrides ? { overrides: config.overrides } : {}),
-        ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
-        ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
+        ...stated,
         cell: result,
       });
     }
@@ -441,11 +444,9 @@ export async function runExperiment(
     backend,
     config: configPath,
     ...(options.shard ? { shard: `${options.shard.index}/${options.shard.count}` } : {}),
-    ...(config.overrides ? { overrides: config.overrides } : {}),
+    ...stated,
     ...(otherCode.size > 0 ? { otherCode: Object.fromEntries(otherCode) } : {}),
     ...(options.finishedOnly && unfinished.length > 0 ? { unfinished: unfinished.length } : {}),
-    ...(config.horizon > 0 ? { protocol: forecastProtocol(config) } : {}),
-    ...(config.graphShops !== undefined ? { graphShops: config.graphShops } : {}),
     tableMetrics: config.metrics,
     ...(config.tolerances ? { tolerances: config.tolerances } : {}),
     cells: cells.flatMap((cell) => finished.get(cell.index) ?? []),

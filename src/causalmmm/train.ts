@@ -456,8 +456,7 @@ export function trainCausalmmm(
         seconds: (performance.now() - started) / 1000,
       };
       history.push(report);
-      if (options.graphAverage === 'epochs')
-        snapshots.push(snapshot([...model.encoderVariables, ...model.statistics]));
+      if (options.graphAverage === 'epochs') snapshots.push(snapshot(graphState(model)));
       onEpoch?.(report, model, { fit: fitShops, val: valShops });
       const score = valShops.length ? valLoss : report.loss;
       if (!best || score < best.loss) {
@@ -607,6 +606,14 @@ export function refineEdgeLogits(
   }
 }
 
+/**
+ * What the edge logits read, in the order a `graphAverage` snapshot holds it: the encoder's
+ * variables (with `edgePrior: pair`'s logits) and the BatchNorm statistics.
+ */
+function graphState(model: CausalmmmModel): tf.Variable[] {
+  return [...model.encoderVariables, ...model.statistics];
+}
+
 /** Frees a training result's model and snapshots. */
 export function disposeTrainResult(result: TrainResult): void {
   result.model.dispose();
@@ -624,7 +631,7 @@ export function averagedEdgeProbabilities(
   data: ShopSeries,
   seed = 0,
 ): Float64Array[] {
-  const slots = [...model.encoderVariables, ...model.statistics];
+  const slots = graphState(model);
   const own = snapshot(slots);
   const sums = Array.from({ length: data.shops }, () => new Float64Array(data.nodes * data.nodes));
   try {
