@@ -7,7 +7,7 @@ import { initBackend } from '../src/backend.js';
 import type { Panel } from '../src/data/panel.js';
 import { NumericalError, UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io.js';
-import type { Method, MethodOutput, TrainingProgress } from '../src/methods/method.js';
+import { keyOptions, type Method, type MethodOutput, type TrainingProgress } from '../src/methods/method.js';
 import { getMethod } from '../src/methods/registry.js';
 import { forecastMetrics } from '../src/metrics/forecast.js';
 import { graphMetrics, offDiagonalPairs } from '../src/metrics/graph.js';
@@ -55,18 +55,8 @@ export interface MethodVariant {
   method: Method;
   label: string;
   options: Record<string, unknown>;
-  /** `options` without the entries equal to the method's defaults: what a cell's key hashes (all of `options` if absent). */
+  /** What a cell's key hashes of `options` ({@link keyOptions}; all of `options` if absent). */
   keyOptions?: Record<string, unknown>;
-}
-
-/** `options` without the entries equal to `method`'s defaults (all of them when it has required options). */
-function nonDefaultOptions(method: Method, options: Record<string, unknown>): Record<string, unknown> {
-  const defaults = method.options.safeParse({});
-  if (!defaults.success) return options;
-  const base = defaults.data as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(base[k])),
-  );
 }
 
 /** Expands an entry's option grid (cartesian product) into variants with validated options. */
@@ -89,7 +79,7 @@ export function expandMethodSpec(spec: MethodSpec): MethodVariant[] {
       method,
       label: gridText ? `${base}(${gridText})` : base,
       options,
-      keyOptions: nonDefaultOptions(method, options),
+      keyOptions: keyOptions(method, options),
     };
   });
 }

@@ -10,6 +10,7 @@ import {
   edgeProbabilities,
   forecastShops,
   prepareSeries,
+  refinedAverageLogits,
   shopEdgeLogits,
   trainCausalmmm,
 } from './train.js';
@@ -19,13 +20,12 @@ const PAPER =
 
 /**
  * Trains on `input.trainPanel` when the protocol holds shops out (cut to the evaluation
- * history's length, most recent steps), else on every shop of `panel`; then infers each scored
- * shop's graph (every shop of `panel`, or `scoredShops`) in one encoder pass and forecasts
- * from its history.
+ * history's length, most recent steps), else on every shop of `panel`; returns the training
+ * result and the scored shops (every shop of `panel`, or `scoredShops`), prepared as the model
+ * reads them. The caller disposes the result (`disposeTrainResult`).
  */
-async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Promise<MethodOutput> {
-  const { panel, horizon, seed } = input;
-  if (!tf.engine().backendName) await initBackend('auto');
+export function trainOnInput(input: MethodInput, options: CausalmmmOptions) {
+  const { panel, seed } = input;
   const trainingPanel: Panel = input.trainPanel
     ? input.trainPanel.sliceTime(input.trainPanel.steps - panel.steps, input.trainPanel.steps)
     : panel;
@@ -36,21 +36,37 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
     { targetIndex: panel.targetIndex, channelIndices: panel.channelIndices },
     (report) => input.onProgress?.({ epoch: report.epoch, epochs: report.epochs, loss: report.loss }),
   );
+  const scoredPanel = input.scoredShops ? panel.selectShops(input.scoredShops) : panel;
+  return { trained, scoredPanel, scored: prepareSeries(scoredPanel, options.scale) };
+}
+
+/**
+ * Trains (`trainOnInput`), then infers each scored shop's graph in one encoder pass and
+ * forecasts from its history.
+ */
+async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Promise<MethodOutput> {
+  const { horizon, seed } = input;
+  if (!tf.engine().backendName) await initBackend('auto');
+  const { trained, scoredPanel, scored } = trainOnInput(input, options);
   const { model } = trained;
   try {
-    const scoredPanel = input.scoredShops ? panel.selectShops(input.scoredShops) : panel;
-    const scored = prepareSeries(scoredPanel, options.scale);
     const output: MethodOutput = {};
-    // One inference (encoder pass, then `refineSteps`) serves the graph scores and the forecasts.
-    const logits = options.graph === 'learned' ? shopEdgeLogits(model, scored, seed) : undefined;
-    if (logits) {
-      output.graphScores =
-        options.graphAverage === 'epochs'
-          ? averagedEdgeProbabilities(model, trained.snapshots, scored, seed)
-          : edgeProbabilities(model, scored, seed, logits);
+    // The logits the forecasts read, when not the kept encoder's own: the refined ones (one
+    // refinement serves the graph scores and the forecasts).
+    let refined: Float32Array | undefined;
+    if (options.graph === 'learned') {
+      if (options.graphAverage === 'last') {
+        refined = options.refineSteps > 0 ? shopEdgeLogits(model, scored, seed) : undefined;
+        output.graphScores = edgeProbabilities(model, scored, seed, refined);
+      } else if (options.refineSteps > 0) {
+        refined = refinedAverageLogits(model, trained.snapshots, scored, seed);
+        output.graphScores = edgeProbabilities(model, scored, seed, refined);
+      } else {
+        output.graphScores = averagedEdgeProbabilities(model, trained.snapshots, scored);
+      }
     }
     if (horizon > 0)
-      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, logits);
+      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, refined);
     const last = trained.history[trained.history.length - 1];
     // Only numbers that the seed determines: timings live in the cell's `seconds`.
     output.info = {
@@ -92,6 +108,8 @@ export const causalmmm = defineMethod({
   produces: ['graph', 'forecast'],
   options: causalmmmOptions,
   testConfig: { ...structureTestConfig, hidden: 16, messages: 'own-lags', candidate: 'tanh' },
+  // `last` until session 13: cells finished under it keep their keys.
+  keyDefaults: { graphAverage: 'last' },
   run: runCausalmmm,
 });
 
@@ -108,6 +126,8 @@ export const nri = defineMethod({
   options: causalmmmOptions.extend({
     decoder: causalmmmOptions.shape.decoder.default('markov'),
     saturation: causalmmmOptions.shape.saturation.default('none'),
+    // NRI as published scores the graph of its trained encoder.
+    graphAverage: causalmmmOptions.shape.graphAverage.default('last'),
   }),
   testConfig: { ...structureTestConfig, hidden: 32 },
   run: runCausalmmm,

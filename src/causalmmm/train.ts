@@ -13,7 +13,7 @@ import {
 } from './model.js';
 import type { CausalmmmOptions } from './options.js';
 import { type BatchPart, GradientWorkers, type PartResult, splitBatch } from './parallel.js';
-import { restore, snapshot } from './params.js';
+import { assignPacked, packValues, restore, snapshot } from './params.js';
 
 /**
  * Series of S shops ready for the model: scaled values [S, N, T] (C order), the per-node
@@ -253,9 +253,10 @@ export interface TrainResult {
   model: CausalmmmModel;
   /**
    * Under `graphAverage: epochs`, the encoder's variables and the BatchNorm statistics at the
-   * end of each epoch up to `bestEpoch` (the caller disposes them, e.g. by {@link disposeTrainResult}).
+   * end of each epoch up to `bestEpoch`, packed ({@link packValues}). They are kept in host
+   * memory rather than as tensors, so the tensor count stays flat across epochs.
    */
-  snapshots: tf.Tensor[][];
+  snapshots: Float32Array[];
   history: EpochReport[];
   /** Epoch whose weights were kept (best validation ELBO, else the last). */
   bestEpoch: number;
@@ -317,11 +318,6 @@ export function trainCausalmmm(
       `causalmmm: encoderWindow disjoint needs trainWindow > 0 with 2 · trainWindow ≤ the series' ${T} steps (trainWindow is ${options.trainWindow})`,
     );
   }
-  if (options.graphAverage === 'epochs' && options.refineSteps > 0) {
-    throw new UserError(
-      "causalmmm: graphAverage epochs averages the encoder's graphs, refineSteps refines one set of logits: choose one",
-    );
-  }
   if (L - M < 2) {
     throw new UserError(
       `causalmmm: training windows of ${L} steps are too short for predictSteps ${M} (need at least ${M + 2})`,
@@ -361,7 +357,7 @@ export function trainCausalmmm(
   let workers: GradientWorkers | undefined;
   const history: EpochReport[] = [];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
-  const snapshots: tf.Tensor[][] = [];
+  const snapshots: Float32Array[] = [];
   let sinceBest = 0;
   try {
     if (partsPerBatch > 1) {
@@ -456,7 +452,7 @@ export function trainCausalmmm(
         seconds: (performance.now() - started) / 1000,
       };
       history.push(report);
-      if (options.graphAverage === 'epochs') snapshots.push(snapshot(graphState(model)));
+      if (options.graphAverage === 'epochs') snapshots.push(packValues(graphState(model)) as Float32Array);
       onEpoch?.(report, model, { fit: fitShops, val: valShops });
       const score = valShops.length ? valLoss : report.loss;
       if (!best || score < best.loss) {
@@ -474,7 +470,6 @@ export function trainCausalmmm(
     if (best) restore([...model.variables, ...model.statistics], best.weights);
   } catch (err) {
     model.dispose();
-    tf.dispose(snapshots.flat());
     throw err;
   } finally {
     workers?.close();
@@ -483,7 +478,7 @@ export function trainCausalmmm(
   }
   const bestEpoch = best?.epoch ?? history.length;
   // The epochs after the kept one are not part of the model's trajectory.
-  tf.dispose(snapshots.splice(bestEpoch).flat());
+  snapshots.splice(bestEpoch);
   return {
     model,
     snapshots,
@@ -522,6 +517,13 @@ export function oneStepElbo(
  * then `refineSteps` of per-shop refinement when the options ask for it.
  */
 export function shopEdgeLogits(model: CausalmmmModel, data: ShopSeries, seed: number): Float32Array {
+  const logits = encoderEdgeLogits(model, data);
+  if (model.options.refineSteps > 0) refineEdgeLogits(model, data, logits, seed);
+  return logits;
+}
+
+/** The encoder's edge logits of every shop (layout of {@link shopEdgeLogits}), never refined. */
+function encoderEdgeLogits(model: CausalmmmModel, data: ShopSeries): Float32Array {
   const N = data.nodes;
   const logits = new Float32Array(data.shops * N * N);
   for (let start = 0; start < data.shops; start += 64) {
@@ -533,7 +535,6 @@ export function shopEdgeLogits(model: CausalmmmModel, data: ShopSeries, seed: nu
     model.discardPendingStatistics();
     logits.set(part, start * N * N);
   }
-  if (model.options.refineSteps > 0) refineEdgeLogits(model, data, logits, seed);
   return logits;
 }
 
@@ -614,10 +615,9 @@ function graphState(model: CausalmmmModel): tf.Variable[] {
   return [...model.encoderVariables, ...model.statistics];
 }
 
-/** Frees a training result's model and snapshots. */
+/** Frees a training result's tensors (its model's). */
 export function disposeTrainResult(result: TrainResult): void {
   result.model.dispose();
-  tf.dispose(result.snapshots.flat());
 }
 
 /**
@@ -627,25 +627,46 @@ export function disposeTrainResult(result: TrainResult): void {
  */
 export function averagedEdgeProbabilities(
   model: CausalmmmModel,
-  snapshots: readonly tf.Tensor[][],
+  snapshots: readonly Float32Array[],
   data: ShopSeries,
-  seed = 0,
 ): Float64Array[] {
   const slots = graphState(model);
-  const own = snapshot(slots);
+  const own = packValues(slots);
   const sums = Array.from({ length: data.shops }, () => new Float64Array(data.nodes * data.nodes));
   try {
     for (const state of snapshots) {
-      restore(slots, state);
-      edgeProbabilities(model, data, seed).forEach((p, s) => {
+      assignPacked(slots, state);
+      edgeProbabilities(model, data, 0, encoderEdgeLogits(model, data)).forEach((p, s) => {
         for (let k = 0; k < p.length; k++) sums[s][k] += p[k] / snapshots.length;
       });
     }
   } finally {
-    restore(slots, own);
-    tf.dispose(own);
+    assignPacked(slots, own);
   }
   return sums;
+}
+
+/**
+ * `graphAverage: epochs` under `refineSteps`: the logits of {@link averagedEdgeProbabilities}
+ * (log p̄ − log(1 − p̄), within ±30), refined per shop from there. The refinement starts from the
+ * trajectory's graph instead of the last encoder's; it then reads the decoder as it is.
+ */
+export function refinedAverageLogits(
+  model: CausalmmmModel,
+  snapshots: readonly Float32Array[],
+  data: ShopSeries,
+  seed: number,
+): Float32Array {
+  const N = data.nodes;
+  const logits = new Float32Array(data.shops * N * N);
+  averagedEdgeProbabilities(model, snapshots, data).forEach((p, s) => {
+    for (let k = 0; k < p.length; k++) {
+      const logit = Math.log(p[k]) - Math.log1p(-p[k]);
+      logits[s * N * N + k] = Math.min(30, Math.max(-30, logit));
+    }
+  });
+  refineEdgeLogits(model, data, logits, seed);
+  return logits;
 }
 
 /**

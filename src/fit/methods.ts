@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { causalmmm, nri } from '../causalmmm/method.js';
-import type { CausalmmmOptions } from '../causalmmm/options.js';
+import { type CausalmmmOptions, causalmmmOptions } from '../causalmmm/options.js';
 import { loadCausalmmmFolder, type ModelFolder, readModelFolder } from '../causalmmm/persist.js';
 import { prepareSeries, trainCausalmmm } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
@@ -38,13 +38,15 @@ export interface FitMethod {
   load(folder: ModelFolder): ScenarioModel;
 }
 
-function neuralFitMethod(name: string, schema: z.ZodType): FitMethod {
+function neuralFitMethod(name: string, schema: z.ZodObject): FitMethod {
   return {
     // A saved model holds the kept weights only, not the trajectory that `epochs` averages.
-    options: schema.refine((o) => (o as CausalmmmOptions).graphAverage === 'last', {
-      path: ['graphAverage'],
-      message: 'fit saves one encoder, not the training trajectory: use last (the default)',
-    }),
+    options: schema
+      .extend({ graphAverage: causalmmmOptions.shape.graphAverage.default('last') })
+      .refine((o) => (o as CausalmmmOptions).graphAverage === 'last', {
+        path: ['graphAverage'],
+        message: "fit saves one encoder, not the training trajectory: use last (fit's default)",
+      }),
     edgeThreshold: 0.5,
     caveat: `On simulated shops, ${name}'s contributions give about the same share to every channel instead of the true ones (README, "Fit your own data"); --method granger-var's track the truth.`,
     readSteps: () => 1,

@@ -103,10 +103,38 @@ export interface Method<Options extends z.ZodObject = z.ZodObject> {
   options: Options;
   /** Options that make the method fast enough for unit tests. */
   testConfig: z.input<Options>;
+  /**
+   * For each option whose default has changed, the default it had before. A finished cell's key
+   * hashes the options that differ from these (and, for every other option, from its current
+   * default), so a cell computed under an old default keeps its key and meaning, and a cell
+   * under the new default gets a new key instead of reusing it. `test/method-key-defaults.test.ts`
+   * fails on a changed default that is not recorded here.
+   */
+  keyDefaults?: Partial<z.output<Options>>;
   run(input: MethodInput, options: z.output<Options>): Promise<MethodOutput>;
 }
 
 /** Identity helper that keeps the options type of a method literal. */
 export function defineMethod<Options extends z.ZodObject>(method: Method<Options>): Method<Options> {
   return method;
+}
+
+/**
+ * The option values a cell's key is relative to: the current defaults, with
+ * {@link Method.keyDefaults} in place of the ones that changed; undefined when the method has
+ * required options (its keys then hash every option).
+ */
+export function keyBaseOptions(method: Method): Record<string, unknown> | undefined {
+  const defaults = method.options.safeParse({});
+  if (!defaults.success) return undefined;
+  return { ...(defaults.data as Record<string, unknown>), ...method.keyDefaults };
+}
+
+/** What a cell's key hashes of `options`: the entries that differ from {@link keyBaseOptions}. */
+export function keyOptions(method: Method, options: Record<string, unknown>): Record<string, unknown> {
+  const base = keyBaseOptions(method);
+  if (!base) return options;
+  return Object.fromEntries(
+    Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(base[k])),
+  );
 }
