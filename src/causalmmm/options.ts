@@ -174,8 +174,9 @@ export const causalmmmOptions = z.strictObject({
    * the end of every epoch up to the kept best one, a snapshot ensemble of the training
    * trajectory; or `last`, the kept encoder's alone (released). The released encoder's edge
    * posteriors saturate within tens of steps and its ranking then jumps between plateaus; the
-   * trajectory's mean holds (README, "Why the graph decays"; measured before it became the
-   * default in session 13, "graphAverage becomes the default"). Forecasts use the kept encoder
+   * trajectory's mean holds (README, "Why the graph decays" and "`graphAverage: epochs` becomes
+   * the default", session 13). It needs epochs short enough to sample the trajectory (tens of
+   * steps on the authors' arrays: `stepsPerEpoch`). Forecasts use the kept encoder
    * either way; under `refineSteps` the refinement starts from the mean graph, and the graph
    * scores and forecasts read the refined logits.
    */
