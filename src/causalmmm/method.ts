@@ -51,22 +51,19 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
   const { model } = trained;
   try {
     const output: MethodOutput = {};
-    // The logits the forecasts read, when not the kept encoder's own: the refined ones (one
-    // refinement serves the graph scores and the forecasts).
-    let refined: Float32Array | undefined;
+    // The logits the forecasts read, once computed for the graph scores: the kept encoder's
+    // (refined under `refineSteps`) or, averaged and refined, the mean graph's. Undefined: the
+    // forecasts take the kept encoder's own pass, which the snapshot mean does not use.
+    let logits: Float32Array | undefined;
     if (options.graph === 'learned') {
-      if (options.graphAverage === 'last') {
-        refined = options.refineSteps > 0 ? shopEdgeLogits(model, scored, seed) : undefined;
-        output.graphScores = edgeProbabilities(model, scored, seed, refined);
-      } else if (options.refineSteps > 0) {
-        refined = refinedAverageLogits(model, trained.snapshots, scored, seed);
-        output.graphScores = edgeProbabilities(model, scored, seed, refined);
-      } else {
-        output.graphScores = averagedEdgeProbabilities(model, trained.snapshots, scored);
-      }
+      if (options.graphAverage === 'last') logits = shopEdgeLogits(model, scored, seed);
+      else if (options.refineSteps > 0) logits = refinedAverageLogits(model, trained.snapshots, scored, seed);
+      output.graphScores = logits
+        ? edgeProbabilities(model, scored, seed, logits)
+        : averagedEdgeProbabilities(model, trained.snapshots, scored);
     }
     if (horizon > 0)
-      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, refined);
+      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, logits);
     const last = trained.history[trained.history.length - 1];
     // Only numbers that the seed determines: timings live in the cell's `seconds`.
     output.info = {
