@@ -84,6 +84,20 @@ describe('causalmmm fit and whatif', () => {
     expect(html).toContain('shops/3/heatmap.svg');
     expect(html).toContain('graph AUROC');
     expect(existsSync(path.join(out, 'model', 'model.json'))).toBe(true);
+    // The default graph is the mean over the encoder's epoch snapshots, saved with the model.
+    const model = JSON.parse(readFileSync(path.join(out, 'model', 'model.json'), 'utf8'));
+    expect(model).toMatchObject({ options: { graphAverage: 'epochs' }, graphSnapshots: 2 });
+    expect(existsSync(path.join(out, 'model', 'graph-snapshots.bin'))).toBe(true);
+  });
+
+  it('gives the fitted graphs again from the saved model (fit --model)', () => {
+    const again = path.join(dir, 'again');
+    const r = cli(['fit', '--data', data, '--model', out, '--config', config, '--out', again]);
+    expect(r.code).toBe(0);
+    for (const shop of ['0', '3']) {
+      const graph = (root: string) => readFileSync(path.join(root, 'shops', shop, 'graph.json'), 'utf8');
+      expect(graph(again)).toBe(graph(out));
+    }
   });
 
   it('answers what-ifs from the saved model, with the paths they flow through', () => {
@@ -126,12 +140,11 @@ describe('causalmmm fit and whatif', () => {
       'bad.yaml: options',
       'hiden',
     );
-    // A saved model keeps one encoder: the training trajectory's mean graph is for `run` only.
-    writeFileSync(bad, 'options: { graphAverage: epochs }\n');
+    writeFileSync(bad, 'options: { graphAverage: mean }\n');
     expectUserFailure(
       cli(['fit', '--data', data, '--config', bad, '--out', fresh]),
       'bad.yaml: options: graphAverage',
-      'use last',
+      'epochs',
     );
     expectUserFailure(
       cli(['fit', '--data', data, '--method', 'ngc-cmlp', '--out', fresh]),

@@ -29,12 +29,12 @@ describe('fit against the simulator’s truth', () => {
       trainWindow: 40,
     });
     const series = prepareSeries(panel, options.scale);
-    const { model } = trainCausalmmm(series, options, 0, {
+    const { model, snapshots } = trainCausalmmm(series, options, 0, {
       targetIndex: panel.targetIndex,
       channelIndices: panel.channelIndices,
     });
     try {
-      const scenarioModel = new CausalmmmScenarioModel('causalmmm', model, panel, series);
+      const scenarioModel = new CausalmmmScenarioModel('causalmmm', model, panel, series, snapshots);
       const fitted = { model: scenarioModel, panel, graphs: scenarioModel.graphs(0) };
       const estimated = contributions(fitted, {
         horizon: 1,

@@ -41,9 +41,18 @@ const settings = {
   edgeThreshold: 0.5,
 };
 
-/** An untrained model with deterministic edges (q itself), so rollouts can be compared exactly. */
+/**
+ * An untrained model with deterministic edges (q itself), so rollouts can be compared exactly;
+ * its graph is its encoder's (`last`: an untrained model has no trajectory to average).
+ */
 function fittedWith(graph: 'learned' | 'full' = 'learned') {
-  const options = causalmmmOptions.parse({ hidden: 8, predictSteps: 3, evalEdges: 'mean', graph });
+  const options = causalmmmOptions.parse({
+    hidden: 8,
+    predictSteps: 3,
+    evalEdges: 'mean',
+    graph,
+    graphAverage: 'last',
+  });
   const series = prepareSeries(panel, options.scale);
   const model = new CausalmmmModel(
     {

@@ -4,16 +4,7 @@ import type { Panel } from '../data/panel.js';
 import { defineMethod, type MethodInput, type MethodOutput } from '../methods/method.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
 import { hillResponse } from './response.js';
-import {
-  averagedEdgeProbabilities,
-  disposeTrainResult,
-  edgeProbabilities,
-  forecastShops,
-  prepareSeries,
-  refinedAverageLogits,
-  shopEdgeLogits,
-  trainCausalmmm,
-} from './train.js';
+import { disposeTrainResult, forecastShops, learnedGraph, prepareSeries, trainCausalmmm } from './train.js';
 
 const PAPER =
   'Gong et al., "CausalMMM: Learning Causal Structure for Marketing Mix Modeling", WSDM 2024 (arXiv 2406.16728)';
@@ -41,8 +32,8 @@ export function trainOnInput(input: MethodInput, options: CausalmmmOptions) {
 }
 
 /**
- * Trains (`trainOnInput`), then infers each scored shop's graph in one encoder pass and
- * forecasts from its history.
+ * Trains (`trainOnInput`), then infers each scored shop's graph (`learnedGraph`) and forecasts
+ * from its history over that graph's logits.
  */
 async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Promise<MethodOutput> {
   const { horizon, seed } = input;
@@ -51,19 +42,10 @@ async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Prom
   const { model } = trained;
   try {
     const output: MethodOutput = {};
-    // The logits the forecasts read, once computed for the graph scores: the kept encoder's
-    // (refined under `refineSteps`) or, averaged and refined, the mean graph's. Undefined: the
-    // forecasts take the kept encoder's own pass, which the snapshot mean does not use.
-    let logits: Float32Array | undefined;
-    if (options.graph === 'learned') {
-      if (options.graphAverage === 'last') logits = shopEdgeLogits(model, scored, seed);
-      else if (options.refineSteps > 0) logits = refinedAverageLogits(model, trained.snapshots, scored, seed);
-      output.graphScores = logits
-        ? edgeProbabilities(model, scored, seed, logits)
-        : averagedEdgeProbabilities(model, trained.snapshots, scored);
-    }
+    const graph = learnedGraph(model, trained.snapshots, scored, seed);
+    if (graph) output.graphScores = graph.probabilities;
     if (horizon > 0)
-      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, logits);
+      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, graph?.logits);
     const last = trained.history[trained.history.length - 1];
     // Only numbers that the seed determines: timings live in the cell's `seconds`.
     output.info = {

@@ -615,6 +615,49 @@ function graphState(model: CausalmmmModel): tf.Variable[] {
   return [...model.encoderVariables, ...model.statistics];
 }
 
+/** Numbers in one `graphAverage` snapshot of `model` ({@link TrainResult.snapshots}). */
+export function graphStateSize(model: CausalmmmModel): number {
+  return graphState(model).reduce((sum, v) => sum + v.size, 0);
+}
+
+/** A trained model's graph of some shops: see {@link learnedGraph}. */
+export interface LearnedGraph {
+  /** [S · N · N] edge logits the decoder follows (forecasts, scenarios). */
+  logits: Float32Array;
+  /** The reported P(j → i) per shop, N × N row-major, zero diagonal. */
+  probabilities: Float64Array[];
+}
+
+/**
+ * The graph a trained model gives `data`'s shops under its `graphAverage`, for `run` and `fit`
+ * alike. `last`: the kept encoder's logits (refined under `refineSteps`) and their
+ * probabilities. `epochs`: the probabilities are the mean over `snapshots`, and the decoder
+ * follows the kept encoder's logits, with which it was trained; under `refineSteps` both are
+ * the mean graph's, refined. Undefined unless `graph: learned`.
+ */
+export function learnedGraph(
+  model: CausalmmmModel,
+  snapshots: readonly Float32Array[],
+  data: ShopSeries,
+  seed: number,
+): LearnedGraph | undefined {
+  const { graph, graphAverage, refineSteps } = model.options;
+  if (graph !== 'learned') return undefined;
+  if (graphAverage === 'epochs') {
+    if (snapshots.length === 0) throw new Error('graphAverage: epochs needs the training snapshots');
+    if (refineSteps > 0) {
+      const logits = refinedAverageLogits(model, snapshots, data, seed);
+      return { logits, probabilities: edgeProbabilities(model, data, seed, logits) };
+    }
+    return {
+      logits: shopEdgeLogits(model, data, seed),
+      probabilities: averagedEdgeProbabilities(model, snapshots, data),
+    };
+  }
+  const logits = shopEdgeLogits(model, data, seed);
+  return { logits, probabilities: edgeProbabilities(model, data, seed, logits) };
+}
+
 /** Frees a training result's tensors (its model's). */
 export function disposeTrainResult(result: TrainResult): void {
   result.model.dispose();

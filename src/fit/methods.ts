@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { causalmmm, nri } from '../causalmmm/method.js';
-import { type CausalmmmOptions, causalmmmOptions } from '../causalmmm/options.js';
+import type { CausalmmmOptions } from '../causalmmm/options.js';
 import { loadCausalmmmFolder, type ModelFolder, readModelFolder } from '../causalmmm/persist.js';
 import { prepareSeries, trainCausalmmm } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
@@ -40,13 +40,7 @@ export interface FitMethod {
 
 function neuralFitMethod(name: string, schema: z.ZodObject): FitMethod {
   return {
-    // A saved model holds the kept weights only, not the trajectory that `epochs` averages.
-    options: schema
-      .extend({ graphAverage: causalmmmOptions.shape.graphAverage.default('last') })
-      .refine((o) => (o as CausalmmmOptions).graphAverage === 'last', {
-        path: ['graphAverage'],
-        message: "fit saves one encoder, not the training trajectory: use last (fit's default)",
-      }),
+    options: schema,
     edgeThreshold: 0.5,
     caveat: `On simulated shops, ${name}'s contributions give about the same share to every channel instead of the true ones (README, "Fit your own data"); --method granger-var's track the truth.`,
     readSteps: () => 1,
@@ -64,7 +58,7 @@ function neuralFitMethod(name: string, schema: z.ZodObject): FitMethod {
           ),
       );
       return {
-        model: new CausalmmmScenarioModel(name, trained.model, panel, series),
+        model: new CausalmmmScenarioModel(name, trained.model, panel, series, trained.snapshots),
         training: {
           epochs: trained.history.length,
           bestEpoch: trained.bestEpoch,
@@ -76,7 +70,7 @@ function neuralFitMethod(name: string, schema: z.ZodObject): FitMethod {
     },
     load(folder) {
       const saved = loadCausalmmmFolder(folder);
-      return new CausalmmmScenarioModel(name, saved.model, saved.panel, saved.series);
+      return new CausalmmmScenarioModel(name, saved.model, saved.panel, saved.series, saved.snapshots);
     },
   };
 }

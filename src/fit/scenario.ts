@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalmmmModel } from '../causalmmm/model.js';
 import { type SaveInfo, saveModel } from '../causalmmm/persist.js';
-import { logisticNoise, type ShopSeries, shopEdgeLogits } from '../causalmmm/train.js';
+import { learnedGraph, logisticNoise, type ShopSeries } from '../causalmmm/train.js';
 import type { Panel } from '../data/panel.js';
 import { Rng } from '../rng.js';
 
@@ -51,12 +51,14 @@ export class CausalmmmScenarioModel implements ScenarioModel {
     readonly model: CausalmmmModel,
     readonly panel: Panel,
     readonly series: ShopSeries,
+    /** The encoder's states along training (`graphAverage: epochs`; `TrainResult.snapshots`). */
+    readonly snapshots: readonly Float32Array[] = [],
   ) {
     this.minSteps = model.shape.encoderSteps;
   }
 
   graphs(seed: number): ShopGraphs {
-    return inferGraphs(this.model, this.series, seed);
+    return inferGraphs(this.model, this.series, seed, this.snapshots);
   }
 
   run(graphs: ShopGraphs, scenarios: readonly Scenario[]): Float32Array[] {
@@ -64,7 +66,7 @@ export class CausalmmmScenarioModel implements ScenarioModel {
   }
 
   save(dir: string, info: Omit<SaveInfo, 'method'>): void {
-    saveModel(dir, this.model, this.panel, this.series, { ...info, method: this.method });
+    saveModel(dir, this.model, this.panel, this.series, { ...info, method: this.method }, this.snapshots);
   }
 
   dispose(): void {
@@ -80,8 +82,16 @@ export interface ShopGraphs {
   weights: Float32Array;
 }
 
-/** Infers every shop's graph once, from its most recent encoder window (then refined, with `refineSteps`). */
-export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: number): ShopGraphs {
+/**
+ * Infers every shop's graph once, from its most recent encoder window: `learnedGraph`'s, as the
+ * experiment runner scores it (under `graphAverage: epochs` the mean over `snapshots`).
+ */
+export function inferGraphs(
+  model: CausalmmmModel,
+  series: ShopSeries,
+  seed: number,
+  snapshots: readonly Float32Array[] = [],
+): ShopGraphs {
   const { shops: S, nodes: N, steps: T } = series;
   const rng = new Rng(seed).fork('fit/edges');
   const probabilities: Float64Array[] = [];
@@ -90,12 +100,12 @@ export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: num
   if (T < width) {
     throw new RangeError(`the model's encoder reads ${width} steps; the series have ${T}`);
   }
-  const learned = model.options.graph === 'learned' ? shopEdgeLogits(model, series, seed) : undefined;
+  const learned = learnedGraph(model, snapshots, series, seed);
   for (let start = 0; start < S; start += 64) {
     const B = Math.min(64, S - start);
     const [probs, w] = tf.tidy(() => {
       const logits = learned
-        ? tf.tensor3d(learned.subarray(start * N * N, (start + B) * N * N), [B, N, N])
+        ? tf.tensor3d(learned.logits.subarray(start * N * N, (start + B) * N * N), [B, N, N])
         : undefined;
       const noise = logisticNoise(rng, B, N);
       const mean = model.edgeWeights(logits, noise, 'mean');
@@ -103,8 +113,11 @@ export function inferGraphs(model: CausalmmmModel, series: ShopSeries, seed: num
       return [mean.dataSync() as Float32Array, used.dataSync() as Float32Array];
     });
     weights.set(w, start * N * N);
-    for (let b = 0; b < B; b++)
-      probabilities.push(Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N)));
+    for (let b = 0; b < B; b++) {
+      probabilities.push(
+        learned?.probabilities[start + b] ?? Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N)),
+      );
+    }
   }
   return { probabilities, weights };
 }
