@@ -204,6 +204,7 @@ const cellRecordSchema = z.object({
     perShop: z.record(z.string(), z.array(finiteOrNull)).optional(),
     shops: z.int().nonnegative(),
     seconds: z.number(),
+    cpuSeconds: z.number().optional(),
   }),
 });
 

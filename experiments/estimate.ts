@@ -1,11 +1,15 @@
 /**
  * Wall time of a config's full grid, estimated from shrunk runs of it (`run --seeds 1
- * --max-shops n`): each cell of the full grid gets the seconds its method variant and split took
- * on the same dataset family (simulator preset, or the same file) in the shrunk runs, carried
- * to the full shop count along a least-squares line in the number of shops (through the runs'
- * shop counts; with one count, in proportion to the shops). Every seed costs what the measured
- * seed cost. The grid's CPU seconds divided by the cores is its wall time when the pool keeps
- * every core busy — true when the cells are many and none is a large share of the total.
+ * --max-shops n`) or from the cells a run of the config itself has finished: each cell of the
+ * full grid gets the seconds its method variant and split took on the same dataset family
+ * (simulator preset, or the same file) in those runs, carried to the full shop count along a
+ * least-squares line in the number of shops (through the runs' shop counts; with one count, in
+ * proportion to the shops). Every seed costs what the measured seeds cost. A cell's seconds are
+ * its CPU seconds where recorded (`cpuSeconds`), else its wall seconds, which a paused run or
+ * other jobs stretch. The grid's CPU seconds divided by the cores is its wall time when the pool
+ * keeps every core busy — true when the cells are many and none is a large share of the total.
+ * A shrunk run scores every shop, so under `graphShops` it overstates the per-shop methods' cost
+ * (they fit only the sampled shops); a partial run of the config itself does not.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -17,11 +21,17 @@ import { linearFit } from './figures.js';
 import type { ResultsFile } from './results.js';
 import { expandMethodSpec } from './runner.js';
 
-/** One finished cell of a shrunk run: its method variant, split, dataset, that dataset's shops then, and seconds. */
+/**
+ * One finished cell of a run: its method variant, split, dataset, that dataset's shops then, and
+ * seconds (its CPU seconds when recorded, else its wall seconds).
+ */
 export interface TimedCell {
   dataset: string;
   label: string;
   split?: string;
+  seed: number;
+  /** From a run of the config itself (no `--seeds`/`--max-shops` overrides): the cell is done. */
+  done: boolean;
   /** Shops of the dataset in that run (before any held-out split). */
   shops: number;
   seconds: number;
@@ -59,7 +69,10 @@ export function timedCells(config: ExperimentConfig, runs: readonly ResultsFile[
       const capped = run.overrides?.cappedDatasets?.find((d) => d.dataset === cell.dataset)?.to;
       const shops = capped ?? fullShops(cell.dataset);
       if (cell.status !== 'ok' || shops === undefined) return [];
-      return [{ dataset: cell.dataset, label: cell.label, split: cell.split, shops, seconds: cell.seconds }];
+      // CPU seconds where the cell has them: its wall seconds count other jobs and pauses too.
+      const seconds = cell.cpuSeconds ?? cell.seconds;
+      const timed = { dataset: cell.dataset, label: cell.label, split: cell.split, seed: cell.seed };
+      return [{ ...timed, done: run.overrides === undefined, shops, seconds }];
     }),
   );
 }
@@ -70,6 +83,9 @@ export interface WallTimeEstimate {
   unmeasured: number;
   cpuSeconds: number;
   wallSeconds: number;
+  /** Cells of the grid that a run of the config itself has finished, and the CPU seconds of the rest. */
+  doneCells: number;
+  remainingCpuSeconds: number;
   /** The longest cell's estimate: the wall time is at least this. */
   longestCell: number;
   /** CPU seconds per table row (method variant), largest first. */
@@ -94,6 +110,8 @@ export function estimateWallTime(
     return spec?.kind === 'simulate' ? `simulate:${spec.simulate.preset}` : dataset;
   };
   let cpuSeconds = 0;
+  let remainingCpuSeconds = 0;
+  let doneCells = 0;
   let unmeasured = 0;
   let longestCell = 0;
   const byLabel = new Map<string, number>();
@@ -108,6 +126,8 @@ export function estimateWallTime(
     }
     const seconds = secondsAt(points, shops);
     cpuSeconds += seconds;
+    if (points.some((p) => p.done && p.seed === cell.seed && p.dataset === cell.dataset)) doneCells++;
+    else remainingCpuSeconds += seconds;
     longestCell = Math.max(longestCell, seconds);
     byLabel.set(cell.label, (byLabel.get(cell.label) ?? 0) + seconds);
   }
@@ -116,6 +136,8 @@ export function estimateWallTime(
     unmeasured,
     cpuSeconds,
     wallSeconds: Math.max(cpuSeconds / cores, longestCell),
+    doneCells,
+    remainingCpuSeconds,
     longestCell,
     byLabel: [...byLabel].sort((a, b) => b[1] - a[1]),
   };

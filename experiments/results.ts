@@ -26,6 +26,12 @@ export interface CellResult {
   /** Forecast split of the cell (absent when the method did not forecast). */
   split?: ForecastSplit;
   seconds: number;
+  /**
+   * CPU seconds (user + system, every thread) of the process while it ran the cell. Unlike
+   * `seconds`, not stretched by other jobs on the cores or by a paused run, so it is what
+   * wall-time estimates add up. Absent in cells written before session 14.
+   */
+  cpuSeconds?: number;
   info?: Record<string, number | string>;
   /** ROC curve of the graph scores, all scored shops' off-diagonal pairs ranked together (thinned). */
   roc?: { fpr: number[]; tpr: number[] };

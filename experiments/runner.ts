@@ -181,6 +181,7 @@ export type CellRun = Pick<
   | 'perShop'
   | 'info'
   | 'seconds'
+  | 'cpuSeconds'
   | 'shops'
   | 'split'
   | 'roc'
@@ -210,7 +211,11 @@ export async function runCell(
   onProgress?: (event: TrainingProgress) => void,
 ): Promise<CellRun> {
   const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
+  const cpuStarted = process.cpuUsage();
+  const timing = () => {
+    const cpu = process.cpuUsage(cpuStarted);
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  };
   const where = {
     shops: setting.scored.shops,
     nodes: setting.scored.nodeCount,
@@ -230,7 +235,7 @@ export async function runCell(
     return {
       status: 'ok',
       ...scored,
-      seconds: seconds(),
+      ...timing(),
       ...where,
       ...(output.info ? { info: output.info } : {}),
       ...(curve.length > 0 ? { curve } : {}),
@@ -238,7 +243,7 @@ export async function runCell(
     };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { status: 'failed', error, metrics: {}, seconds: seconds(), ...where };
+    return { status: 'failed', error, metrics: {}, ...timing(), ...where };
   }
 }
 

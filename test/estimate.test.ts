@@ -84,13 +84,14 @@ describe('wall-time estimate from shrunk runs', () => {
   });
 
   it('sums the full grid over seeds, pools a simulator preset’s datasets and counts what was not measured', () => {
+    const shrunk = { seed: 0, done: false };
     const timed = [
       // release-like: 2 s + 0.5 s per shop, measured on rl-100 at 5 shops and on rl-200 at 20.
-      { dataset: 'rl-100', label: 'granger-var', shops: 5, seconds: 4.5 },
-      { dataset: 'rl-200', label: 'granger-var', shops: 20, seconds: 12 },
-      { dataset: 'var', label: 'granger-var', shops: 5, seconds: 3 },
-      { dataset: 'netsim-sim3', label: 'granger-var', shops: 10, seconds: 2 },
-      { dataset: 'var', label: 'granger-lasso', shops: 5, seconds: 7 },
+      { dataset: 'rl-100', label: 'granger-var', shops: 5, seconds: 4.5, ...shrunk },
+      { dataset: 'rl-200', label: 'granger-var', shops: 20, seconds: 12, ...shrunk },
+      { dataset: 'var', label: 'granger-var', shops: 5, seconds: 3, ...shrunk },
+      { dataset: 'netsim-sim3', label: 'granger-var', shops: 10, seconds: 2, ...shrunk },
+      { dataset: 'var', label: 'granger-lasso', shops: 5, seconds: 7, ...shrunk },
     ];
     const estimate = estimateWallTime(config, timed, 2);
     expect(estimate.cells).toBe(3 * 4 * 2);
@@ -101,5 +102,42 @@ describe('wall-time estimate from shrunk runs', () => {
     expect(estimate.wallSeconds).toBeCloseTo(estimate.cpuSeconds / 2, 8);
     expect(estimate.longestCell).toBeCloseTo(102, 8);
     expect(estimate.byLabel.map(([label]) => label)).toEqual(['granger-var', 'granger-lasso']);
+    expect(estimate.doneCells).toBe(0);
+    expect(estimate.remainingCpuSeconds).toBeCloseTo(estimate.cpuSeconds, 8);
+  });
+
+  it('prices a partial run of the config itself by its CPU seconds and counts what is left', () => {
+    const cell = (dataset: string, seed: number, seconds: number, cpuSeconds?: number): CellResult => ({
+      dataset,
+      method: 'granger-var',
+      label: 'granger-var',
+      seed,
+      options: {},
+      status: 'ok',
+      metrics: {},
+      shops: 1,
+      seconds,
+      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
+    });
+    const run: ResultsFile = {
+      experiment: 'estimate-test',
+      createdAt: '',
+      codeVersion: 'x',
+      backend: 'cpu',
+      config: 'x',
+      // var's seed 0 ran 900 s of wall time while the run was paused, 3 s of CPU.
+      cells: [cell('var', 0, 900, 3), cell('var', 1, 5), cell('rl-100', 0, 40, 40)],
+    };
+    const timed = timedCells(config, [run]);
+    expect(timed.map((t) => [t.seed, t.seconds, t.done])).toEqual([
+      [0, 3, true],
+      [1, 5, true],
+      [0, 40, true],
+    ]);
+    const estimate = estimateWallTime(config, timed, 2);
+    expect(estimate.doneCells).toBe(3);
+    // var: the larger of its two seeds at one shop count (3 and 5 s: 5 s) for seed 2;
+    // rl-100: 40 s for seeds 1 and 2; rl-200: 80 s for each of its 3 seeds.
+    expect(estimate.remainingCpuSeconds).toBeCloseTo(5 + 2 * 40 + 3 * 80, 8);
   });
 });

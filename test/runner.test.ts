@@ -24,6 +24,9 @@ describe('runner', () => {
       expect(c.metrics['mse@1']).toBeGreaterThanOrEqual(0);
       expect(c.metrics['mse@3']).toBeGreaterThanOrEqual(0);
       expect(c.perShop?.auroc).toHaveLength(c.shops);
+      // One thread: the process's CPU time over the cell is about its wall time, never far above.
+      expect(c.cpuSeconds).toBeGreaterThanOrEqual(0);
+      expect(c.cpuSeconds).toBeLessThan(2 * c.seconds + 0.05);
     }
     const failed = results.cells.filter((c) => c.status === 'failed');
     expect(failed.map((c) => c.label)).toEqual(Array(4).fill('too-long-lag'));
