@@ -4,8 +4,9 @@
  * both the kept encoder's graph (what `last` reports) and the average over the epoch snapshots,
  * on the cell's own scored shops (`graphShops`), as the runner would. The two settings train
  * identically, so one training answers for both; the runner would train twice.
+ * Also scores each snapshot's own graph and the mean without the first b snapshots (a burn-in).
  * Usage: npx tsx scripts/graph-average-compare.ts <config> <label> [seeds=0,1,2] [datasets=all]
- * Prints one line per cell and a last line of JSON.
+ * Prints three lines per cell and a last line of JSON.
  */
 import { loadExperimentConfig } from '../experiments/config.js';
 import { DatasetCache, datasetName } from '../experiments/datasets.js';
@@ -46,7 +47,20 @@ for (const seed of seeds) {
       const truths = Array.from({ length: setting.scored.shops }, (_, s) => setting.scored.trueGraph(s)!);
       const score = (p: Float64Array[]) => graphMetrics(truths, p, undefined, panel.nodeCount);
       const last = score(edgeProbabilities(trained.model, scored, seed));
-      const average = score(averagedEdgeProbabilities(trained.model, trained.snapshots, scored));
+      const snapshots = trained.snapshots;
+      const average = score(averagedEdgeProbabilities(trained.model, snapshots, scored));
+      // Each snapshot's own graph, and the mean without the first `burnIn` snapshots.
+      const perSnapshot = snapshots.map(
+        (state) => score(averagedEdgeProbabilities(trained.model, [state], scored)).auroc,
+      );
+      const burnIns = [
+        ...new Set([1, 2, Math.floor(snapshots.length / 4), Math.floor(snapshots.length / 2)]),
+      ];
+      const burnIn = Object.fromEntries(
+        burnIns
+          .filter((b) => b > 0 && b < snapshots.length)
+          .map((b) => [b, score(averagedEdgeProbabilities(trained.model, snapshots.slice(b), scored)).auroc]),
+      );
       const row = {
         dataset: name,
         seed,
@@ -54,9 +68,18 @@ for (const seed of seeds) {
         snapshots: trained.snapshots.length,
         last: { auroc: last.auroc, auprc: last.auprc, auroc_varying: last.auroc_varying },
         average: { auroc: average.auroc, auprc: average.auprc, auroc_varying: average.auroc_varying },
+        perSnapshot,
+        burnIn,
         seconds: (performance.now() - started) / 1000,
       };
       rows.push(row);
+      const fixed = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ');
+      console.log(`  per snapshot: ${fixed(perSnapshot)}`);
+      console.log(
+        `  mean without the first b: ${Object.entries(burnIn)
+          .map(([b, auroc]) => `b=${b} ${auroc.toFixed(3)}`)
+          .join(', ')}`,
+      );
       console.log(
         `${name} seed ${seed} (${row.snapshots} snapshots, kept epoch ${row.bestEpoch}): AUROC last ${last.auroc.toFixed(3)} -> average ${average.auroc.toFixed(3)}; AUPRC ${last.auprc.toFixed(3)} -> ${average.auprc.toFixed(3)}; auroc_varying ${last.auroc_varying?.toFixed(3)} -> ${average.auroc_varying?.toFixed(3)} (${row.seconds.toFixed(0)} s)`,
       );

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
 import { grangerShop } from '../baselines/granger-var.js';
-import { causalmmm, nri } from '../src/causalmmm/method.js';
+import { causalmmm, ensembleSeed, nri } from '../src/causalmmm/method.js';
 import {
   CausalmmmModel,
   correlationFeatureCount,
@@ -746,6 +746,27 @@ describe('CausalMMM training', () => {
       expect(output.graphScores === undefined, JSON.stringify(ablation)).toBe(ablation.graph !== undefined);
     }
     expect(future.steps).toBe(5);
+  });
+
+  it('averages the graphs and forecasts of ensemble members, each trained from its own seed', async () => {
+    const { history } = panel.splitTime(5);
+    const run = (seed: number, ensemble: number) =>
+      causalmmm.run(
+        { panel: history, horizon: 5, seed },
+        causalmmm.options.parse({ ...released, epochs: 2, ensemble }),
+      );
+    const [pair, first, second] = [await run(3, 2), await run(3, 1), await run(ensembleSeed(3, 1), 1)];
+    expect(ensembleSeed(3, 0)).toBe(3);
+    expect(first.graphScores).not.toEqual(second.graphScores);
+    pair.graphScores!.forEach((p, s) => {
+      p.forEach((v, k) => {
+        expect(v).toBeCloseTo((first.graphScores![s][k] + second.graphScores![s][k]) / 2, 12);
+      });
+    });
+    pair.forecasts!.forEach((v, k) => {
+      expect(v).toBeCloseTo((first.forecasts![k] + second.forecasts![k]) / 2, 4);
+    });
+    expect(pair.info).toEqual({ ...first.info, ensemble: 2 });
   });
 
   it('uses known future spends: channels are the plan, the target follows it', async () => {

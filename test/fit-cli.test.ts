@@ -140,6 +140,12 @@ describe('causalmmm fit and whatif', () => {
       'bad.yaml: options',
       'hiden',
     );
+    writeFileSync(bad, 'options: { ensemble: 2 }\n');
+    expectUserFailure(
+      cli(['fit', '--data', data, '--config', bad, '--out', fresh]),
+      'options: ensemble',
+      'use 1',
+    );
     writeFileSync(bad, 'options: { graphAverage: mean }\n');
     expectUserFailure(
       cli(['fit', '--data', data, '--config', bad, '--out', fresh]),

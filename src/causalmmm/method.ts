@@ -31,37 +31,62 @@ export function trainOnInput(input: MethodInput, options: CausalmmmOptions) {
   return { trained, scoredPanel, scored: prepareSeries(scoredPanel, options.scale) };
 }
 
+/** The seed ensemble member `member` trains from: member 0 is the cell's own seed. */
+export function ensembleSeed(seed: number, member: number): number {
+  return seed + 10007 * member;
+}
+
 /**
  * Trains (`trainOnInput`), then infers each scored shop's graph (`learnedGraph`) and forecasts
- * from its history over that graph's logits.
+ * from its history over that graph's logits; under `ensemble: K`, K times from
+ * {@link ensembleSeed}s, averaging the graph probabilities and the forecasts. The run's info and
+ * response curves are member 0's.
  */
 async function runCausalmmm(input: MethodInput, options: CausalmmmOptions): Promise<MethodOutput> {
-  const { horizon, seed } = input;
+  const { horizon } = input;
   if (!tf.engine().backendName) await initBackend('auto');
-  const { trained, scoredPanel, scored } = trainOnInput(input, options);
-  const { model } = trained;
-  try {
-    const output: MethodOutput = {};
-    const graph = learnedGraph(model, trained.snapshots, scored, seed);
-    if (graph) output.graphScores = graph.probabilities;
-    if (horizon > 0)
-      output.forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, graph?.logits);
-    const last = trained.history[trained.history.length - 1];
-    // Only numbers that the seed determines: timings live in the cell's `seconds`.
-    output.info = {
-      epochs: trained.history.length,
-      bestEpoch: trained.bestEpoch,
-      trainShops: trained.trainShops,
-      valShops: trained.valShops,
-      finalLoss: last.loss,
-      finalValLoss: last.valLoss,
-    };
-    const response = hillResponse(model, scored, scoredPanel.shopIds);
-    if (response) output.response = response;
-    return output;
-  } finally {
-    disposeTrainResult(trained);
+  const members = options.ensemble;
+  const output: MethodOutput = {};
+  let graphSums: Float64Array[] | undefined;
+  let forecastSums: Float64Array | undefined;
+  for (let member = 0; member < members; member++) {
+    const seed = ensembleSeed(input.seed, member);
+    const { trained, scoredPanel, scored } = trainOnInput({ ...input, seed }, options);
+    const { model } = trained;
+    try {
+      const graph = learnedGraph(model, trained.snapshots, scored, seed);
+      if (graph) {
+        graphSums ??= graph.probabilities.map((p) => new Float64Array(p.length));
+        graph.probabilities.forEach((p, s) => {
+          for (let k = 0; k < p.length; k++) graphSums![s][k] += p[k];
+        });
+      }
+      if (horizon > 0) {
+        const forecasts = forecastShops(model, scored, horizon, seed, input.futureChannels, graph?.logits);
+        forecastSums ??= new Float64Array(forecasts.length);
+        for (let k = 0; k < forecasts.length; k++) forecastSums[k] += forecasts[k];
+      }
+      if (member > 0) continue;
+      const last = trained.history[trained.history.length - 1];
+      // Only numbers that the seed determines: timings live in the cell's `seconds`.
+      output.info = {
+        epochs: trained.history.length,
+        bestEpoch: trained.bestEpoch,
+        trainShops: trained.trainShops,
+        valShops: trained.valShops,
+        finalLoss: last.loss,
+        finalValLoss: last.valLoss,
+        ...(members > 1 ? { ensemble: members } : {}),
+      };
+      const response = hillResponse(model, scored, scoredPanel.shopIds);
+      if (response) output.response = response;
+    } finally {
+      disposeTrainResult(trained);
+    }
   }
+  if (graphSums) output.graphScores = graphSums.map((p) => p.map((v) => v / members));
+  if (forecastSums) output.forecasts = Float32Array.from(forecastSums, (v) => v / members);
+  return output;
 }
 
 /**

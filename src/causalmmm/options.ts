@@ -204,6 +204,15 @@ export const causalmmmOptions = z.strictObject({
    * the experiment runner's `--workers` processes rather than sharing them.
    */
   threads: z.int().min(1).max(64).default(1),
+  /**
+   * Independent trainings whose graph probabilities and forecasts are averaged (a deep ensemble:
+   * Lakshminarayanan et al., NeurIPS 2017); member k trains from seed + 10007·k, so member 0 is
+   * the plain run and `ensemble: 1` changes nothing. On the authors' arrays whether one training
+   * finds the graph is decided by its initialisation, not by the objective (README, "One
+   * initialisation in three misses the graph"); the average over members does not hinge on one.
+   * Costs K trainings. `run` only: a `fit` model folder holds one model.
+   */
+  ensemble: z.int().min(1).max(32).default(1),
   /** Fraction of the training shops held out for early stopping on the validation ELBO. */
   valFraction: z.number().min(0).lt(1).default(0.2),
   /** Epochs without a better validation ELBO before stopping; 0 = never stop early. */

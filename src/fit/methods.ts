@@ -40,7 +40,10 @@ export interface FitMethod {
 
 function neuralFitMethod(name: string, schema: z.ZodObject): FitMethod {
   return {
-    options: schema,
+    options: schema.refine((o) => (o as CausalmmmOptions).ensemble === 1, {
+      path: ['ensemble'],
+      message: 'fit saves one model: use 1 (an ensemble is for run)',
+    }),
     edgeThreshold: 0.5,
     caveat: `On simulated shops, ${name}'s contributions give about the same share to every channel instead of the true ones (README, "Fit your own data"); --method granger-var's track the truth.`,
     readSteps: () => 1,
