@@ -8,7 +8,7 @@
  * A last argument in JSON sets further options, e.g. '{"nllVariance":1e-3}'.
  * Also printed each epoch: the AUROC of the mean edge probabilities of every epoch so far, and
  * the share of edge probabilities within 1e-3 of 0 or 1 (saturated: their ranking is mostly ties).
- * Usage: npx tsx scripts/release-epoch-auroc.ts [epochs=4] [encoderEpochs=0] [seed=0] [hidden=64] [stepsPerEpoch=0] [options JSON]
+ * Usage: [RELEASE_STEPS=n] [SPLIT_SEED=s] npx tsx scripts/release-epoch-auroc.ts [epochs=4] [encoderEpochs=0] [seed=0] [hidden=64] [stepsPerEpoch=0] [options JSON]
  */
 import path from 'node:path';
 import { grangerVar } from '../baselines/granger-var.js';
@@ -29,8 +29,12 @@ await initBackend('auto');
 const [epochs, encoderEpochs, seed, hidden, stepsPerEpoch] = [2, 3, 4, 5, 6].map((k, i) =>
   Number(process.argv[k] ?? [4, 0, 0, 64, 0][i]),
 );
-const panel = readCausalmmmRelease(path.resolve('../shared/datasets/causalmmm-release'));
-const order = new Rng(`split${seed}`).shuffle(Array.from({ length: panel.shops }, (_, s) => s));
+// RELEASE_STEPS keeps every shop's first n steps; SPLIT_SEED draws the 240 / 60 split apart from
+// the training seed, so initialisations can be compared on the same shops (README, session 14).
+const released = readCausalmmmRelease(path.resolve('../shared/datasets/causalmmm-release'));
+const panel = released.sliceTime(0, Number(process.env.RELEASE_STEPS ?? released.steps));
+const splitSeed = process.env.SPLIT_SEED ?? seed;
+const order = new Rng(`split${splitSeed}`).shuffle(Array.from({ length: panel.shops }, (_, s) => s));
 const train = panel.selectShops(order.slice(0, 240));
 const scored = panel.selectShops(order.slice(240));
 const options = causalmmm.options.parse({

@@ -22,6 +22,18 @@ methods:
   path.join(repoRoot, 'configs', 'estimate-test.yaml'),
 );
 
+/** A finished cell of `label` (its method) with the given timing. */
+function finishedCell(
+  cell: Pick<CellResult, 'dataset' | 'label' | 'seed' | 'seconds' | 'cpuSeconds'>,
+): CellResult {
+  return { method: cell.label, options: {}, status: 'ok', metrics: {}, shops: 1, ...cell };
+}
+
+/** A results file of this config's experiment holding `cells`. */
+function runOf(cells: CellResult[]): ResultsFile {
+  return { experiment: 'estimate-test', createdAt: '', codeVersion: 'x', backend: 'cpu', config: 'x', cells };
+}
+
 describe('wall-time estimate from shrunk runs', () => {
   it('carries seconds to the full shop count along a line, or in proportion with one count', () => {
     // 2 s + 0.5 s per shop, measured at 5 and 20 shops.
@@ -44,23 +56,10 @@ describe('wall-time estimate from shrunk runs', () => {
   });
 
   it('reads each dataset’s shop count in a run from its overrides', () => {
-    const cell = (dataset: string, label: string, seconds: number): CellResult => ({
-      dataset,
-      method: label,
-      label,
-      seed: 0,
-      options: {},
-      status: 'ok',
-      metrics: {},
-      shops: 1,
-      seconds,
-    });
+    const cell = (dataset: string, label: string, seconds: number) =>
+      finishedCell({ dataset, label, seed: 0, seconds });
     const run: ResultsFile = {
-      experiment: 'estimate-test',
-      createdAt: '',
-      codeVersion: 'x',
-      backend: 'cpu',
-      config: 'x',
+      ...runOf([]),
       overrides: {
         seeds: 1,
         maxShops: 10,
@@ -107,27 +106,16 @@ describe('wall-time estimate from shrunk runs', () => {
   });
 
   it('prices a partial run of the config itself by its CPU seconds and counts what is left', () => {
-    const cell = (dataset: string, seed: number, seconds: number, cpuSeconds?: number): CellResult => ({
-      dataset,
-      method: 'granger-var',
-      label: 'granger-var',
-      seed,
-      options: {},
-      status: 'ok',
-      metrics: {},
-      shops: 1,
-      seconds,
-      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
-    });
-    const run: ResultsFile = {
-      experiment: 'estimate-test',
-      createdAt: '',
-      codeVersion: 'x',
-      backend: 'cpu',
-      config: 'x',
-      // var's seed 0 ran 900 s of wall time while the run was paused, 3 s of CPU.
-      cells: [cell('var', 0, 900, 3), cell('var', 1, 5), cell('rl-100', 0, 40, 40)],
-    };
+    const cell = (dataset: string, seed: number, seconds: number, cpuSeconds?: number) =>
+      finishedCell({
+        dataset,
+        label: 'granger-var',
+        seed,
+        seconds,
+        ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
+      });
+    // var's seed 0 ran 900 s of wall time while the run was paused, 3 s of CPU.
+    const run = runOf([cell('var', 0, 900, 3), cell('var', 1, 5), cell('rl-100', 0, 40, 40)]);
     const timed = timedCells(config, [run]);
     expect(timed.map((t) => [t.seed, t.seconds, t.done])).toEqual([
       [0, 3, true],
