@@ -28,7 +28,7 @@ import { parseOrThrow } from '../validation.js';
 import { CausalmmmModel } from './model.js';
 import { type CausalmmmOptions, causalmmmOptions } from './options.js';
 import { assignPacked, packValues } from './params.js';
-import { applyScaling, graphStateSize, type ShopSeries } from './train.js';
+import { applyScaling, averagesSnapshots, graphStateSize, type ShopSeries } from './train.js';
 
 export const MODEL_FORMAT = 'causalmmm-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -103,7 +103,7 @@ export function saveModel(
 ): ModelMeta {
   const all = [...model.variables, ...model.statistics];
   const weights = packValues(all);
-  const averaged = model.options.graph === 'learned' && model.options.graphAverage === 'epochs';
+  const averaged = averagesSnapshots(model.options);
   if (averaged && snapshots.length === 0) {
     throw new Error('graphAverage: epochs: saving the model needs its training snapshots');
   }
@@ -281,7 +281,7 @@ export function loadCausalmmmFolder(folder: ModelFolder): SavedModel {
       }
     });
     assignPacked(all, weights);
-    if (options.graph === 'learned' && options.graphAverage === 'epochs') {
+    if (averagesSnapshots(options)) {
       if (snapshots.length === 0) {
         fail(`options.graphAverage is epochs but graphSnapshots lists none (${SNAPSHOTS_FILE})`);
       }

@@ -252,9 +252,10 @@ export interface EpochReport {
 export interface TrainResult {
   model: CausalmmmModel;
   /**
-   * Under `graphAverage: epochs`, the encoder's variables and the BatchNorm statistics at the
-   * end of each epoch up to `bestEpoch`, packed ({@link packValues}). They are kept in host
-   * memory rather than as tensors, so the tensor count stays flat across epochs.
+   * Under `graphAverage: epochs` (on a learned graph: {@link averagesSnapshots}), the encoder's
+   * variables and the BatchNorm statistics at the end of each epoch up to `bestEpoch`, packed
+   * ({@link packValues}); else empty. They are kept in host memory rather than as tensors, so
+   * the tensor count stays flat across epochs.
    */
   snapshots: Float32Array[];
   history: EpochReport[];
@@ -452,7 +453,7 @@ export function trainCausalmmm(
         seconds: (performance.now() - started) / 1000,
       };
       history.push(report);
-      if (options.graphAverage === 'epochs') snapshots.push(packValues(graphState(model)) as Float32Array);
+      if (averagesSnapshots(options)) snapshots.push(packValues(graphState(model)) as Float32Array);
       onEpoch?.(report, model, { fit: fitShops, val: valShops });
       const score = valShops.length ? valLoss : report.loss;
       if (!best || score < best.loss) {
@@ -615,6 +616,14 @@ function graphState(model: CausalmmmModel): tf.Variable[] {
   return [...model.encoderVariables, ...model.statistics];
 }
 
+/**
+ * Whether the graph scores are the mean over the epoch snapshots (`graphAverage: epochs` on a
+ * learned graph): only then does training keep snapshots, and a model folder save and read them.
+ */
+export function averagesSnapshots(options: Pick<CausalmmmOptions, 'graph' | 'graphAverage'>): boolean {
+  return options.graph === 'learned' && options.graphAverage === 'epochs';
+}
+
 /** Numbers in one `graphAverage` snapshot of `model` ({@link TrainResult.snapshots}). */
 export function graphStateSize(model: CausalmmmModel): number {
   return graphState(model).reduce((sum, v) => sum + v.size, 0);
@@ -641,11 +650,10 @@ export function learnedGraph(
   data: ShopSeries,
   seed: number,
 ): LearnedGraph | undefined {
-  const { graph, graphAverage, refineSteps } = model.options;
-  if (graph !== 'learned') return undefined;
-  if (graphAverage === 'epochs') {
+  if (model.options.graph !== 'learned') return undefined;
+  if (averagesSnapshots(model.options)) {
     if (snapshots.length === 0) throw new Error('graphAverage: epochs needs the training snapshots');
-    if (refineSteps > 0) {
+    if (model.options.refineSteps > 0) {
       const logits = refinedAverageLogits(model, snapshots, data, seed);
       return { logits, probabilities: edgeProbabilities(model, data, seed, logits) };
     }

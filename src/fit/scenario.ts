@@ -103,23 +103,25 @@ export function inferGraphs(
   const learned = learnedGraph(model, snapshots, series, seed);
   for (let start = 0; start < S; start += 64) {
     const B = Math.min(64, S - start);
-    const [probs, w] = tf.tidy(() => {
+    const [fixed, w] = tf.tidy(() => {
       const logits = learned
         ? tf.tensor3d(learned.logits.subarray(start * N * N, (start + B) * N * N), [B, N, N])
         : undefined;
       const noise = logisticNoise(rng, B, N);
-      const mean = model.edgeWeights(logits, noise, 'mean');
-      const used = model.edgeWeights(logits, noise, model.options.evalEdges);
-      return [mean.dataSync() as Float32Array, used.dataSync() as Float32Array];
+      const used = model.edgeWeights(logits, noise, model.options.evalEdges).dataSync() as Float32Array;
+      // A fixed graph (`full`, `empty`) has no learned probabilities: report its own edge weights.
+      const mean = learned
+        ? undefined
+        : (model.edgeWeights(undefined, noise, 'mean').dataSync() as Float32Array);
+      return [mean, used] as const;
     });
     weights.set(w, start * N * N);
-    for (let b = 0; b < B; b++) {
-      probabilities.push(
-        learned?.probabilities[start + b] ?? Float64Array.from(probs.subarray(b * N * N, (b + 1) * N * N)),
-      );
+    if (fixed) {
+      for (let b = 0; b < B; b++)
+        probabilities.push(Float64Array.from(fixed.subarray(b * N * N, (b + 1) * N * N)));
     }
   }
-  return { probabilities, weights };
+  return { probabilities: learned?.probabilities ?? probabilities, weights };
 }
 
 export interface Scenario {
